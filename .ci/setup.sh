@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building and testing spanreid needs, idempotently:
+#   - Debian packages (mosquitto for the MQTT tests, libclang for the V4L2 bindings),
+#   - the Rust target of the no_std build check,
+#   - libtorch for the trainer (a cached Python venv; see trainer/install-libtorch.sh).
+# Everything downloaded is cached under $SPANREID_CACHE (default ~/.cache/spanreid).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root (or sudo) to run: $*" >&2; return 1; fi
+}
+
+apt_packages=(mosquitto libclang-dev)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The tests start their own brokers; a system broker on port 1883 is not needed.
+if command -v systemctl >/dev/null && systemctl is-active --quiet mosquitto 2>/dev/null; then
+  as_root systemctl stop mosquitto || true
+fi
+
+rust_targets=(thumbv7em-none-eabihf)
+for t in "${rust_targets[@]}"; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
+
+if [ -x trainer/install-libtorch.sh ]; then
+  trainer/install-libtorch.sh >/dev/null
+fi
+echo "setup: done"

@@ -1,0 +1,40 @@
+# spanreid — the two commands a new user needs:
+#   make test   install what is missing, then format check, lints, every test, no_std build
+#   make demo   the main job end to end (arrives with the end-to-end work)
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+SPANREID_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/spanreid
+export SPANREID_CACHE
+# libtorch for the trainer's `torch` feature, installed by trainer/install-libtorch.sh.
+LIBTORCH ?= $(SPANREID_CACHE)/libtorch-venv/lib/python3.11/site-packages/torch
+export LIBTORCH
+FUZZ_SECONDS ?= 60
+
+.PHONY: test setup lint unit nostd fuzz-smoke
+
+test: setup lint unit nostd fuzz-smoke
+	@echo "make test: all checks passed"
+
+setup:
+	.ci/setup.sh
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+unit:
+	cargo test --workspace --all-features
+
+nostd:
+	cargo build -p spanreid --no-default-features --target thumbv7em-none-eabihf
+
+# A short run of the signature-decoder fuzzer when nightly and cargo-fuzz are at hand.
+fuzz-smoke:
+	@if cargo +nightly --version >/dev/null 2>&1; then \
+	  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet; \
+	  mkdir -p "$${CARGO_TARGET_DIR:-target}/fuzz-corpus"; \
+	  cargo +nightly fuzz run decode_signature --fuzz-dir tests/fuzz \
+	    "$${CARGO_TARGET_DIR:-target}/fuzz-corpus" tests/fuzz/seeds -- \
+	    -max_total_time=$(FUZZ_SECONDS) 2>&1 | tail -n 20; \
+	else echo "fuzz-smoke: no nightly toolchain, skipped"; fi

@@ -1,0 +1,1 @@
+//! Re-identification metrics: mAP, CMC and mINP under the common protocol, streamed per query.

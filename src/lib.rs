@@ -1,0 +1,27 @@
+//! spanreid core: the pieces of vehicle re-identification that every other part of the
+//! system shares.
+//!
+//! - [`signature`]: the signed wire format an edge unit sends for each vehicle passage
+//!   (postcard + heapless, fixed capacities, `no_std`).
+//! - [`cpdm`]: the Co-occurrence Part-attentive Distance Metric of SPAN (eq. 4–5), and the
+//!   paper's comparison metrics, in f32 and directly on int8 signatures.
+//! - [`search`]: batched query-vs-gallery top-k over an int8 gallery matrix.
+//! - [`eval`]: mAP, CMC and mINP under the common re-ID protocol, streamed per query.
+//! - [`dataset`] (feature `std`): readers for the VeRi-776 and CityFlow-ReID layouts and
+//!   their view labels.
+//!
+//! Without the default `std` feature the crate is `no_std` and allocation-free.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+pub mod cpdm;
+#[cfg(feature = "std")]
+pub mod dataset;
+pub mod eval;
+pub mod part;
+pub mod search;
+pub mod signature;
+
+pub use cpdm::AreaRatios;
+pub use part::{PARTS, Part, VIEWS};
+pub use signature::{MAX_DIM, QuantizedFeature, Signature};

@@ -1,0 +1,1 @@
+//! Batched query-vs-gallery top-k search over int8 signatures.
