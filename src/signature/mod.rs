@@ -7,9 +7,9 @@
 
 pub mod auth;
 pub mod quant;
-pub mod wire;
 #[cfg(test)]
 mod tests;
+pub mod wire;
 
 use heapless::String;
 use serde::{Deserialize, Serialize};

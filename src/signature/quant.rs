@@ -45,7 +45,11 @@ impl QuantizedFeature {
             return Err(QuantError::NotFinite { index });
         }
         let max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let scale = if max > 0.0 { max / f32::from(QMAX) } else { 0.0 };
+        let scale = if max > 0.0 {
+            max / f32::from(QMAX)
+        } else {
+            0.0
+        };
         let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
         let mut values = Vec::new();
         for v in x {
@@ -76,13 +80,20 @@ impl QuantizedFeature {
 
     /// Sum of squares of the int8 values (`‖q‖²`), the precomputed norm of the int8 kernels.
     pub fn sum_sq(&self) -> u32 {
-        self.values.iter().map(|&q| (i32::from(q) * i32::from(q)) as u32).sum()
+        self.values
+            .iter()
+            .map(|&q| (i32::from(q) * i32::from(q)) as u32)
+            .sum()
     }
 }
 
 /// `f32::round` without std: to nearest, halves away from zero (saturating `as` casts).
 fn round_half_away(y: f32) -> f32 {
-    if y >= 0.0 { (y + 0.5) as i32 as f32 } else { (y - 0.5) as i32 as f32 }
+    if y >= 0.0 {
+        (y + 0.5) as i32 as f32
+    } else {
+        (y - 0.5) as i32 as f32
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@ fn key() -> CameraKey {
 }
 
 fn feature(values: &[i8], scale: f32) -> QuantizedFeature {
-    QuantizedFeature { scale, values: Vec::from_slice(values).unwrap() }
+    QuantizedFeature {
+        scale,
+        values: Vec::from_slice(values).unwrap(),
+    }
 }
 
 /// A small signature whose encoding is frozen below.
@@ -37,18 +40,18 @@ fn golden_signature() -> Signature {
 /// Version 1 bytes of [`golden_signature`] under [`key`]. If this test fails the layout
 /// changed: bump `FORMAT_VERSION` and freeze the new bytes.
 const GOLDEN_HEX: &str = concat!(
-    "01",                                                      // version
-    "abababababababababababababababab",                        // model id
-    "026139",                                                  // site "a9"
-    "0463303033",                                              // camera "c003"
-    "8080f9c0c1c48203",                                        // capture time varint
-    "2a",                                                      // track id 42
-    "ac02",                                                    // sequence 300
-    "0000003f000000000000003f",                                // area ratios
-    "0000003f0401ff7f81",                                      // global: scale, len, values
-    "000000000400000000",                                      // front
-    "0000803e0402030405",                                      // rear
-    "0000803f04fefdfcfb",                                      // side
+    "01",                               // version
+    "abababababababababababababababab", // model id
+    "026139",                           // site "a9"
+    "0463303033",                       // camera "c003"
+    "8080f9c0c1c48203",                 // capture time varint
+    "2a",                               // track id 42
+    "ac02",                             // sequence 300
+    "0000003f000000000000003f",         // area ratios
+    "0000003f0401ff7f81",               // global: scale, len, values
+    "000000000400000000",               // front
+    "0000803e0402030405",               // rear
+    "0000803f04fefdfcfb",               // side
 );
 
 fn hex(bytes: &[u8]) -> std::string::String {
@@ -78,7 +81,10 @@ fn decode_then_verify_round_trips() {
 fn wrong_key_and_tampered_body_fail_verification() {
     let bytes = encode_to_vec(&golden_signature(), &key()).unwrap();
     let other = CameraKey::from_bytes([8; 32]);
-    assert_eq!(Envelope::decode(&bytes).unwrap().verify(&other), Err(AuthError::BadTag));
+    assert_eq!(
+        Envelope::decode(&bytes).unwrap().verify(&other),
+        Err(AuthError::BadTag)
+    );
     // Flip the track id (42 → 43): still well-formed, no longer authentic.
     let mut tampered = bytes.clone();
     let at = hex(&bytes).find("2aac02").unwrap() / 2;
@@ -133,7 +139,10 @@ fn every_truncation_is_a_typed_error() {
     for len in 1..bytes.len() {
         let err = Envelope::decode(&bytes[..len]).unwrap_err();
         assert!(
-            matches!(err, WireError::Malformed(_) | WireError::BadTagLength { .. }),
+            matches!(
+                err,
+                WireError::Malformed(_) | WireError::BadTagLength { .. }
+            ),
             "length {len}: {err:?}"
         );
     }
@@ -143,12 +152,23 @@ fn every_truncation_is_a_typed_error() {
 fn unknown_version_oversize_and_trailing_bytes_are_rejected() {
     let mut bytes = encode_to_vec(&golden_signature(), &key()).unwrap();
     bytes[0] = 2;
-    assert_eq!(Envelope::decode(&bytes), Err(WireError::UnsupportedVersion { found: 2 }));
+    assert_eq!(
+        Envelope::decode(&bytes),
+        Err(WireError::UnsupportedVersion { found: 2 })
+    );
     bytes[0] = FORMAT_VERSION;
     bytes.push(0);
-    assert_eq!(Envelope::decode(&bytes), Err(WireError::BadTagLength { found: TAG_LEN + 1 }));
+    assert_eq!(
+        Envelope::decode(&bytes),
+        Err(WireError::BadTagLength { found: TAG_LEN + 1 })
+    );
     let huge = std::vec![FORMAT_VERSION; MAX_ENCODED_LEN + 1];
-    assert_eq!(Envelope::decode(&huge), Err(WireError::Oversized { len: MAX_ENCODED_LEN + 1 }));
+    assert_eq!(
+        Envelope::decode(&huge),
+        Err(WireError::Oversized {
+            len: MAX_ENCODED_LEN + 1
+        })
+    );
 }
 
 #[test]
@@ -160,7 +180,10 @@ fn a_dimension_above_capacity_is_malformed() {
     long.extend_from_slice(&[0x81, 0x04]); // varint 513
     long.extend(std::iter::repeat_n(1u8, MAX_DIM + 1));
     long.extend_from_slice(&[0; 64]);
-    assert!(matches!(Envelope::decode(&long), Err(WireError::Malformed(_))));
+    assert!(matches!(
+        Envelope::decode(&long),
+        Err(WireError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -181,7 +204,11 @@ fn validation_rules() {
     sig.features[2] = feature(&[1, 2, 3], 1.0);
     assert_eq!(
         validate(&sig),
-        Err(Invalid::DimensionMismatch { part: 2, expected: 4, found: 3 })
+        Err(Invalid::DimensionMismatch {
+            part: 2,
+            expected: 4,
+            found: 3
+        })
     );
     let mut sig = golden_signature();
     sig.features[1].scale = f32::NAN;
@@ -198,7 +225,10 @@ fn validation_rules() {
         f.values.clear();
     }
     assert_eq!(validate(&sig), Err(Invalid::ZeroDimension));
-    assert!(matches!(encode_to_vec(&sig, &key()), Err(WireError::Invalid(_))));
+    assert!(matches!(
+        encode_to_vec(&sig, &key()),
+        Err(WireError::Invalid(_))
+    ));
 }
 
 fn arb_ident() -> impl Strategy<Value = Ident> {
@@ -207,8 +237,13 @@ fn arb_ident() -> impl Strategy<Value = Ident> {
 
 fn arb_signature() -> impl Strategy<Value = Signature> {
     (1usize..=MAX_DIM).prop_flat_map(|dim| {
-        let feat = (0.0f32..10.0, proptest::collection::vec(-127i8..=127, dim))
-            .prop_map(|(scale, v)| QuantizedFeature { scale, values: Vec::from_slice(&v).unwrap() });
+        let feat =
+            (0.0f32..10.0, proptest::collection::vec(-127i8..=127, dim)).prop_map(|(scale, v)| {
+                QuantizedFeature {
+                    scale,
+                    values: Vec::from_slice(&v).unwrap(),
+                }
+            });
         (
             any::<[u8; MODEL_ID_LEN]>(),
             arb_ident(),
@@ -219,16 +254,18 @@ fn arb_signature() -> impl Strategy<Value = Signature> {
             (0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.0),
             [feat.clone(), feat.clone(), feat.clone(), feat],
         )
-            .prop_map(|(model_id, site, camera, t, track, seq, (a, b, c), features)| Signature {
-                model_id,
-                site,
-                camera,
-                capture_time_us: t,
-                track_id: track,
-                sequence: seq,
-                area_ratios: AreaRatios::from_areas([a, b, c]),
-                features,
-            })
+            .prop_map(
+                |(model_id, site, camera, t, track, seq, (a, b, c), features)| Signature {
+                    model_id,
+                    site,
+                    camera,
+                    capture_time_us: t,
+                    track_id: track,
+                    sequence: seq,
+                    area_ratios: AreaRatios::from_areas([a, b, c]),
+                    features,
+                },
+            )
     })
 }
 
@@ -265,7 +302,10 @@ proptest! {
 fn fuzz_seeds_are_valid_encodings() {
     // The fuzzer starts from these files; they must stay decodable as the format evolves.
     let golden = include_bytes!("../../tests/fuzz/seeds/golden.bin");
-    assert_eq!(&golden[..], &encode_to_vec(&golden_signature(), &key()).unwrap()[..]);
+    assert_eq!(
+        &golden[..],
+        &encode_to_vec(&golden_signature(), &key()).unwrap()[..]
+    );
     let wide = include_bytes!("../../tests/fuzz/seeds/dim512.bin");
     let envelope = Envelope::decode(wide).unwrap();
     assert_eq!(envelope.signature().dim(), MAX_DIM);

@@ -141,14 +141,21 @@ pub fn validate(sig: &Signature) -> Result<(), Invalid> {
     }
     for (part, feature) in sig.features.iter().enumerate() {
         if feature.dim() != expected {
-            return Err(Invalid::DimensionMismatch { part, expected, found: feature.dim() });
+            return Err(Invalid::DimensionMismatch {
+                part,
+                expected,
+                found: feature.dim(),
+            });
         }
         if !(feature.scale.is_finite() && feature.scale >= 0.0) {
             return Err(Invalid::BadScale { part });
         }
     }
     let ratios = sig.area_ratios.0;
-    if ratios.iter().any(|r| !r.is_finite() || !(0.0..=1.0).contains(r)) {
+    if ratios
+        .iter()
+        .any(|r| !r.is_finite() || !(0.0..=1.0).contains(r))
+    {
         return Err(Invalid::BadAreaRatios);
     }
     let sum: f32 = ratios.iter().sum();
@@ -164,7 +171,9 @@ pub fn encode(sig: &Signature, key: &CameraKey, buf: &mut [u8]) -> Result<usize,
     validate(sig)?;
     let have = buf.len();
     let too_small = |_| WireError::BufferTooSmall { have };
-    let (version, rest) = buf.split_first_mut().ok_or(WireError::BufferTooSmall { have: 0 })?;
+    let (version, rest) = buf
+        .split_first_mut()
+        .ok_or(WireError::BufferTooSmall { have: 0 })?;
     *version = FORMAT_VERSION;
     let body_len = 1 + postcard::to_slice(sig, rest).map_err(too_small)?.len();
     let end = body_len + TAG_LEN;
@@ -209,7 +218,9 @@ impl<'a> Envelope<'a> {
         }
         let (signature, rest) =
             postcard::take_from_bytes::<Signature>(body_rest).map_err(WireError::Malformed)?;
-        let tag: Tag = rest.try_into().map_err(|_| WireError::BadTagLength { found: rest.len() })?;
+        let tag: Tag = rest
+            .try_into()
+            .map_err(|_| WireError::BadTagLength { found: rest.len() })?;
         validate(&signature)?;
         let body = &bytes[..bytes.len() - TAG_LEN];
         let mut canonical = [0u8; MAX_ENCODED_LEN];
@@ -218,7 +229,11 @@ impl<'a> Envelope<'a> {
         if written != &body[1..] {
             return Err(WireError::NonCanonical);
         }
-        Ok(Envelope { signature, body, tag })
+        Ok(Envelope {
+            signature,
+            body,
+            tag,
+        })
     }
 
     /// The signature, not yet authenticated: use it only to find the key.

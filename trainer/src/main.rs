@@ -4,6 +4,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod synth;
+
+mod config;
+#[cfg(feature = "torch")]
+mod loss;
+#[cfg(feature = "torch")]
+mod model;
+mod torch_env;
+mod train;
+#[cfg(feature = "torch")]
+mod weights;
+
 #[derive(Parser)]
 #[command(name = "trainer", version, about = "spanreid trainer")]
 struct Cli {
@@ -12,10 +24,21 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Render the synthetic multi-view vehicle dataset (VeRi-776 layout) and camera streams.
+    Synth(synth::SynthArgs),
+    /// Train SPAN's part-attention masks (step 1; needs the `torch` feature).
+    TrainSpan(train::TrainSpanArgs),
+    /// Score SPAN masks against ground-truth part masks (per-view IoU) and draw them.
+    EvalSpan(train::EvalSpanArgs),
+    /// The loss ablation of the paper's Table 1 (four SPAN runs), scored by mask IoU.
+    AblateSpan(train::AblateSpanArgs),
+}
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -29,5 +52,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Synth(args) => synth::run(args)?,
+        Command::TrainSpan(args) => train::run_train_span(&args)?,
+        Command::EvalSpan(args) => train::run_eval_span(&args)?,
+        Command::AblateSpan(args) => train::run_ablate_span(&args)?,
+    }
+    Ok(())
 }

@@ -1,0 +1,436 @@
+//! Agent configuration: built-in defaults, overridden by a TOML file, overridden by command
+//! line flags, then validated once into the settings each stage takes.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use spanreid::signature::CameraKey;
+
+use crate::detect::{MotionSettings, Roi};
+use crate::passage::CropPolicy;
+use crate::track::TrackerSettings;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or has unknown keys.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Parser message (with line and column).
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("config {key}: {message}")]
+    Invalid {
+        /// Dotted key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// `[camera]`: where frames come from.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraConfig {
+    /// Site id (topic level, signed into every signature).
+    pub site: String,
+    /// Camera id.
+    pub id: String,
+    /// 64 hex digits: the camera's HMAC key.
+    pub key_hex: String,
+    /// `replay` (an image folder) or `v4l2`.
+    pub source: String,
+    /// Replay: the frame folder.
+    pub replay_dir: PathBuf,
+    /// Replay: `true` paces frames at `fps`, `false` runs as fast as possible.
+    pub replay_realtime: bool,
+    /// V4L2 device path.
+    pub device: String,
+    /// V4L2 pixel format: `yuyv` or `mjpeg`.
+    pub pixel_format: String,
+    /// Requested width.
+    pub width: u32,
+    /// Requested height.
+    pub height: u32,
+    /// Frames per second (camera request, replay pace and timestamps).
+    pub fps: f32,
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        CameraConfig {
+            site: "site".into(),
+            id: "c001".into(),
+            key_hex: String::new(),
+            source: "replay".into(),
+            replay_dir: PathBuf::from("frames"),
+            replay_realtime: false,
+            device: "/dev/video0".into(),
+            pixel_format: "yuyv".into(),
+            width: 1280,
+            height: 720,
+            fps: 10.0,
+        }
+    }
+}
+
+/// `[detect]`: motion detection and tracking.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Region of interest polygon in pixels; empty = whole frame.
+    pub roi: Vec<[f32; 2]>,
+    /// Background learning rate.
+    pub learning_rate: f32,
+    /// Foreground threshold on luma difference.
+    pub threshold: f32,
+    /// Smallest blob in pixels.
+    pub min_pixels: u32,
+    /// Frames that only train the background.
+    pub warmup_frames: u32,
+    /// Least IoU to continue a track.
+    pub min_iou: f32,
+    /// Frames a track may go unseen.
+    pub max_missed: u32,
+    /// Frames a track needs to count as a vehicle.
+    pub min_hits: u32,
+    /// `first`, `best` or `mean` (of the `top_k` best).
+    pub crop_policy: String,
+    /// Crops averaged by the `mean` policy.
+    pub top_k: usize,
+    /// A crop counts as fully inside when it keeps this many pixels from the edges.
+    pub edge_margin: u32,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        let m = MotionSettings::default();
+        let t = TrackerSettings::default();
+        DetectConfig {
+            roi: Vec::new(),
+            learning_rate: m.learning_rate,
+            threshold: m.threshold,
+            min_pixels: m.min_pixels,
+            warmup_frames: m.warmup_frames,
+            min_iou: t.min_iou,
+            max_missed: t.max_missed,
+            min_hits: t.min_hits,
+            crop_policy: "best".into(),
+            top_k: 3,
+            edge_margin: 2,
+        }
+    }
+}
+
+/// `[model]`: which model of the manifest.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// The manifest file.
+    pub manifest: PathBuf,
+    /// Model name in the manifest (e.g. the f32 or the int8 export).
+    pub name: String,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            manifest: PathBuf::from("models/manifest.toml"),
+            name: "span-f32".into(),
+        }
+    }
+}
+
+/// `[mqtt]`: the broker.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Keep-alive in seconds.
+    pub keep_alive_s: u64,
+    /// Optional username.
+    pub username: String,
+    /// Optional password.
+    pub password: String,
+    /// PEM CA file; setting it turns TLS on.
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate (with `tls_client_key`) for certificate login.
+    pub tls_client_cert: Option<PathBuf>,
+    /// PEM client key.
+    pub tls_client_key: Option<PathBuf>,
+    /// Unacknowledged publishes at most.
+    pub window: usize,
+    /// Seconds between status messages.
+    pub status_interval_s: u64,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            host: "localhost".into(),
+            port: 1883,
+            keep_alive_s: 30,
+            username: String::new(),
+            password: String::new(),
+            tls_ca: None,
+            tls_client_cert: None,
+            tls_client_key: None,
+            window: 64,
+            status_interval_s: 30,
+        }
+    }
+}
+
+/// `[queue]`: the store-and-forward queue.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Directory of the queue files.
+    pub dir: PathBuf,
+    /// Signatures kept at most (≈ 1.2 KB each on disk at 256-d).
+    pub capacity: usize,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            dir: PathBuf::from("/var/lib/spanreid-edge/queue"),
+            capacity: 100_000,
+        }
+    }
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Frame source.
+    pub camera: CameraConfig,
+    /// Detection and tracking.
+    pub detect: DetectConfig,
+    /// Model.
+    pub model: ModelConfig,
+    /// Broker.
+    pub mqtt: MqttConfig,
+    /// Queue.
+    pub queue: QueueConfig,
+    /// Prometheus endpoint address, e.g. `127.0.0.1:9464`; empty = off.
+    pub metrics_listen: String,
+    /// Frames buffered between capture and detection.
+    pub frame_buffer: usize,
+}
+
+/// Settings checked and converted for the stages.
+#[derive(Clone, Debug)]
+pub struct Validated {
+    /// The config they came from.
+    pub config: Config,
+    /// Camera key.
+    pub key: CameraKey,
+    /// Motion detector settings.
+    pub motion: MotionSettings,
+    /// Region of interest.
+    pub roi: Roi,
+    /// Tracker settings.
+    pub tracker: TrackerSettings,
+    /// Crop policy.
+    pub policy: CropPolicy,
+    /// Prometheus endpoint.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Parses TOML text; `path` names the file in errors.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads a TOML file over the defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Checks every value once.
+    pub fn validate(self) -> Result<Validated, ConfigError> {
+        let bad = |key: &'static str, message: &str| ConfigError::Invalid {
+            key,
+            message: message.to_string(),
+        };
+        let c = &self.camera;
+        for (key, v) in [("camera.site", &c.site), ("camera.id", &c.id)] {
+            if v.is_empty()
+                || v.len() > spanreid::signature::MAX_ID_LEN
+                || v.contains(['/', '+', '#'])
+            {
+                return Err(bad(key, "must be 1–32 bytes without '/', '+' or '#'"));
+            }
+        }
+        let key = CameraKey::from_hex(&c.key_hex)
+            .ok_or_else(|| bad("camera.key_hex", "must be 64 hex digits"))?;
+        if !(c.fps > 0.0 && c.fps <= 1000.0) {
+            return Err(bad("camera.fps", "must be in (0, 1000]"));
+        }
+        if !matches!(c.source.as_str(), "replay" | "v4l2") {
+            return Err(bad("camera.source", "must be \"replay\" or \"v4l2\""));
+        }
+        if !matches!(c.pixel_format.as_str(), "yuyv" | "mjpeg") {
+            return Err(bad("camera.pixel_format", "must be \"yuyv\" or \"mjpeg\""));
+        }
+        let d = &self.detect;
+        if !(d.learning_rate > 0.0 && d.learning_rate <= 1.0) {
+            return Err(bad("detect.learning_rate", "must be in (0, 1]"));
+        }
+        if !(d.min_iou > 0.0 && d.min_iou <= 1.0) {
+            return Err(bad("detect.min_iou", "must be in (0, 1]"));
+        }
+        if !d.roi.is_empty() && d.roi.len() < 3 {
+            return Err(bad(
+                "detect.roi",
+                "needs at least three points (or none for the whole frame)",
+            ));
+        }
+        let policy = match d.crop_policy.as_str() {
+            "first" => CropPolicy::First,
+            "best" => CropPolicy::Best,
+            "mean" if (1..=16).contains(&d.top_k) => CropPolicy::MeanTopK(d.top_k),
+            "mean" => return Err(bad("detect.top_k", "must be 1–16")),
+            _ => {
+                return Err(bad(
+                    "detect.crop_policy",
+                    "must be \"first\", \"best\" or \"mean\"",
+                ));
+            }
+        };
+        let m = &self.mqtt;
+        if m.window == 0 || m.window > 1000 {
+            return Err(bad("mqtt.window", "must be 1–1000"));
+        }
+        if m.tls_client_cert.is_some() != m.tls_client_key.is_some() {
+            return Err(bad(
+                "mqtt.tls_client_cert",
+                "needs tls_client_key too (and the other way round)",
+            ));
+        }
+        if m.tls_ca.is_some() && !cfg!(feature = "tls") {
+            return Err(bad("mqtt.tls_ca", "this build has no TLS (feature `tls`)"));
+        }
+        if self.queue.capacity == 0 {
+            return Err(bad("queue.capacity", "must be positive"));
+        }
+        let metrics_listen = if self.metrics_listen.is_empty() {
+            None
+        } else {
+            Some(
+                self.metrics_listen
+                    .parse()
+                    .map_err(|_| bad("metrics_listen", "must be host:port"))?,
+            )
+        };
+        let motion = MotionSettings {
+            learning_rate: d.learning_rate,
+            threshold: d.threshold,
+            min_pixels: d.min_pixels,
+            warmup_frames: d.warmup_frames,
+            ..MotionSettings::default()
+        };
+        let tracker = TrackerSettings {
+            min_iou: d.min_iou,
+            max_missed: d.max_missed,
+            min_hits: d.min_hits.max(1),
+            ..TrackerSettings::default()
+        };
+        let roi = Roi {
+            polygon: d.roi.clone(),
+        };
+        Ok(Validated {
+            config: self,
+            key,
+            motion,
+            roi,
+            tracker,
+            policy,
+            metrics_listen,
+        })
+    }
+
+    /// Keep-alive as a duration.
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_secs(self.mqtt.keep_alive_s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    fn parse(extra: &str) -> Result<Validated, ConfigError> {
+        Config::from_toml(
+            &format!("[camera]\nkey_hex = \"{KEY}\"\n{extra}"),
+            Path::new("edge.toml"),
+        )?
+        .validate()
+    }
+
+    #[test]
+    fn defaults_plus_a_key_are_valid() {
+        let v = parse("").unwrap();
+        assert_eq!(v.policy, CropPolicy::Best);
+        assert_eq!(v.config.mqtt.port, 1883);
+        assert!(v.metrics_listen.is_none());
+    }
+
+    #[test]
+    fn errors_name_the_key_or_the_line() {
+        let err = Config::from_toml("[camera]\nfps = \"x\"\n", Path::new("edge.toml")).unwrap_err();
+        assert!(err.to_string().starts_with("edge.toml:"), "{err}");
+        assert!(err.to_string().contains("line 2"), "{err}");
+        let err = Config::from_toml("[camra]\n", Path::new("edge.toml")).unwrap_err();
+        assert!(err.to_string().contains("camra"), "{err}");
+        let err = Config::default().validate().unwrap_err();
+        assert!(
+            err.to_string().starts_with("config camera.key_hex"),
+            "{err}"
+        );
+        let err = parse("id = \"a/b\"\n").unwrap_err();
+        assert!(err.to_string().contains("camera.id"), "{err}");
+        let err = parse("[detect]\ncrop_policy = \"mean\"\ntop_k = 0\n").unwrap_err();
+        assert!(err.to_string().contains("detect.top_k"), "{err}");
+        let err = parse("[detect]\nroi = [[0.0, 0.0], [1.0, 1.0]]\n").unwrap_err();
+        assert!(err.to_string().contains("detect.roi"), "{err}");
+        let err = parse("[mqtt]\ntls_client_cert = \"c.pem\"\n").unwrap_err();
+        assert!(err.to_string().contains("tls_client_cert"), "{err}");
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("edge-agent.example.toml");
+        let v = Config::load(&path).unwrap().validate().unwrap();
+        assert_eq!(v.policy, CropPolicy::MeanTopK(3));
+    }
+}

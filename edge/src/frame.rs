@@ -1,0 +1,244 @@
+//! A captured frame and the pixel operations the later stages need (grey conversion,
+//! cropping), as values in and values out.
+
+/// One RGB8 frame, row-major, 3 bytes per pixel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    /// Position in the stream, counting from 0 (frames skipped on errors keep their number).
+    pub index: u64,
+    /// Where the frame came from (file name, or device and sequence number), for logs.
+    pub name: String,
+    /// Capture time, µs since the Unix epoch.
+    pub time_us: u64,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Pixels, `width * height * 3` bytes.
+    pub rgb: Vec<u8>,
+}
+
+/// An axis-aligned box in pixels: `x0..x1`, `y0..y1` (exclusive ends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct BBox {
+    /// Left column.
+    pub x0: u32,
+    /// Top row.
+    pub y0: u32,
+    /// One past the right column.
+    pub x1: u32,
+    /// One past the bottom row.
+    pub y1: u32,
+}
+
+impl BBox {
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.x1.saturating_sub(self.x0)
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.y1.saturating_sub(self.y0)
+    }
+
+    /// Area in pixels.
+    pub fn area(&self) -> u64 {
+        u64::from(self.width()) * u64::from(self.height())
+    }
+
+    /// Centre point.
+    pub fn centre(&self) -> (f32, f32) {
+        (
+            (self.x0 + self.x1) as f32 / 2.0,
+            (self.y0 + self.y1) as f32 / 2.0,
+        )
+    }
+
+    /// Intersection over union with `other` (0 when either is empty).
+    pub fn iou(&self, other: &BBox) -> f32 {
+        let ix = self.x1.min(other.x1).saturating_sub(self.x0.max(other.x0));
+        let iy = self.y1.min(other.y1).saturating_sub(self.y0.max(other.y0));
+        let inter = u64::from(ix) * u64::from(iy);
+        let union = self.area() + other.area() - inter;
+        if union == 0 {
+            0.0
+        } else {
+            inter as f32 / union as f32
+        }
+    }
+
+    /// Whether the box keeps `margin` pixels away from every edge of a `width`×`height` frame.
+    pub fn inside(&self, width: u32, height: u32, margin: u32) -> bool {
+        self.x0 >= margin
+            && self.y0 >= margin
+            && self.x1 + margin <= width
+            && self.y1 + margin <= height
+    }
+}
+
+impl Frame {
+    /// A frame of one colour, for tests and benchmarks.
+    pub fn filled(width: u32, height: u32, rgb: [u8; 3]) -> Self {
+        let pixels = width as usize * height as usize;
+        Frame {
+            index: 0,
+            name: String::new(),
+            time_us: 0,
+            width,
+            height,
+            rgb: rgb.iter().copied().cycle().take(pixels * 3).collect(),
+        }
+    }
+
+    /// Luma (BT.601 integer weights), one byte per pixel.
+    pub fn to_gray(&self) -> Vec<u8> {
+        self.rgb
+            .chunks_exact(3)
+            .map(|p| {
+                let y = 77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]);
+                (y >> 8) as u8
+            })
+            .collect()
+    }
+
+    /// The pixels inside `b` (clipped to the frame) as a new RGB8 image.
+    pub fn crop(&self, b: &BBox) -> Crop {
+        let x1 = b.x1.min(self.width);
+        let y1 = b.y1.min(self.height);
+        let x0 = b.x0.min(x1);
+        let y0 = b.y0.min(y1);
+        let (w, h) = ((x1 - x0) as usize, (y1 - y0) as usize);
+        let stride = self.width as usize * 3;
+        let mut rgb = Vec::with_capacity(w * h * 3);
+        for y in y0 as usize..y1 as usize {
+            let row = y * stride;
+            rgb.extend_from_slice(&self.rgb[row + x0 as usize * 3..row + x1 as usize * 3]);
+        }
+        Crop {
+            width: w as u32,
+            height: h as u32,
+            rgb,
+        }
+    }
+}
+
+/// A vehicle crop, RGB8 row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Crop {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Pixels, `width * height * 3` bytes.
+    pub rgb: Vec<u8>,
+}
+
+impl Crop {
+    /// Sharpness: variance of the 4-neighbour Laplacian of the luma (0 for tiny crops).
+    pub fn sharpness(&self) -> f32 {
+        let (w, h) = (self.width as usize, self.height as usize);
+        if w < 3 || h < 3 {
+            return 0.0;
+        }
+        let luma: Vec<f32> = self
+            .rgb
+            .chunks_exact(3)
+            .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
+            .collect();
+        let (mut sum, mut sum_sq, mut n) = (0.0f64, 0.0f64, 0.0f64);
+        for y in 1..h - 1 {
+            for x in 1..w - 1 {
+                let c = luma[y * w + x];
+                let lap = luma[y * w + x - 1]
+                    + luma[y * w + x + 1]
+                    + luma[(y - 1) * w + x]
+                    + luma[(y + 1) * w + x]
+                    - 4.0 * c;
+                sum += f64::from(lap);
+                sum_sq += f64::from(lap) * f64::from(lap);
+                n += 1.0;
+            }
+        }
+        let mean = sum / n;
+        (sum_sq / n - mean * mean) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iou_of_hand_computed_boxes() {
+        let a = BBox {
+            x0: 0,
+            y0: 0,
+            x1: 10,
+            y1: 10,
+        };
+        let b = BBox {
+            x0: 5,
+            y0: 0,
+            x1: 15,
+            y1: 10,
+        };
+        // intersection 50, union 150
+        assert!((a.iou(&b) - 1.0 / 3.0).abs() < 1e-6);
+        assert_eq!(
+            a.iou(&BBox {
+                x0: 20,
+                y0: 20,
+                x1: 30,
+                y1: 30
+            }),
+            0.0
+        );
+        assert_eq!(a.iou(&a), 1.0);
+    }
+
+    #[test]
+    fn crop_copies_the_right_pixels_and_clips() {
+        let mut f = Frame::filled(4, 3, [0, 0, 0]);
+        // pixel (2,1) red
+        f.rgb[(4 + 2) * 3] = 255;
+        let c = f.crop(&BBox {
+            x0: 2,
+            y0: 1,
+            x1: 9,
+            y1: 9,
+        });
+        assert_eq!((c.width, c.height), (2, 2));
+        assert_eq!(&c.rgb[0..3], &[255, 0, 0]);
+        assert_eq!(c.rgb.len(), 12);
+    }
+
+    #[test]
+    fn gray_uses_bt601_weights() {
+        let f = Frame::filled(1, 1, [255, 255, 255]);
+        assert_eq!(f.to_gray(), vec![255]);
+        assert_eq!(Frame::filled(1, 1, [255, 0, 0]).to_gray(), vec![76]);
+    }
+
+    #[test]
+    fn flat_crop_has_no_sharpness_and_a_checkerboard_has_some() {
+        let flat = Crop {
+            width: 8,
+            height: 8,
+            rgb: vec![100; 8 * 8 * 3],
+        };
+        assert_eq!(flat.sharpness(), 0.0);
+        let rgb = (0..64)
+            .flat_map(|i| {
+                let v = if (i % 8 + i / 8) % 2 == 0 { 0 } else { 255 };
+                [v, v, v]
+            })
+            .collect();
+        let checker = Crop {
+            width: 8,
+            height: 8,
+            rgb,
+        };
+        assert!(checker.sharpness() > 1000.0);
+    }
+}

@@ -1,0 +1,22 @@
+//! The spanreid roadside unit: camera frames → vehicle tracks → SPAN part features →
+//! authenticated signatures → on-disk store-and-forward queue → MQTT.
+//!
+//! Pure stages (detection, tracking, crop choice, signature building) take values and return
+//! values; devices, files and sockets stay in [`capture`], [`queue`], [`publish`] and
+//! [`metrics_http`].
+
+pub mod capture;
+pub mod config;
+pub mod detect;
+pub mod frame;
+pub mod infer;
+pub mod metrics;
+pub mod metrics_http;
+pub mod passage;
+pub mod pipeline;
+pub mod publish;
+pub mod queue;
+pub mod sign;
+#[cfg(feature = "tls")]
+pub mod tls;
+pub mod track;

@@ -1,0 +1,298 @@
+//! Delivery to the broker: records are read from the on-disk queue, published with QoS 1 to
+//! `spanreid/v1/<site>/<camera>/signature`, and removed from the queue only when their
+//! PUBACK arrives. A lost connection throws the client away; the next one, after an
+//! exponential back-off, starts again from the oldest unacknowledged record, so a record is
+//! delivered at least once (the hub drops duplicates by camera and sequence number).
+//! A retained status message on `…/status` says `online` (with the counters, refreshed
+//! periodically); the last will replaces it with `{"online":false}`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rumqttc::{Client, ConnectionError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
+
+use crate::metrics::Metrics;
+use crate::queue::{DiskQueue, QueueError};
+
+/// Why the publisher stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The queue failed (disk full, I/O error).
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// TLS could not be set up.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+/// Broker connection settings.
+#[derive(Clone, Debug)]
+pub struct PublishSettings {
+    /// Broker host.
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// MQTT client id.
+    pub client_id: String,
+    /// Site id (topic level).
+    pub site: String,
+    /// Camera id (topic level).
+    pub camera: String,
+    /// MQTT keep-alive.
+    pub keep_alive: Duration,
+    /// Username and password, if the broker wants them.
+    pub credentials: Option<(String, String)>,
+    /// TLS certificate files; plain TCP when `None`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Unacknowledged publishes at most.
+    pub window: usize,
+    /// Longest wait between reconnection attempts.
+    pub max_backoff: Duration,
+    /// Period of the status message.
+    pub status_interval: Duration,
+}
+
+impl PublishSettings {
+    /// Topic of the signatures.
+    pub fn signature_topic(&self) -> String {
+        format!("spanreid/v1/{}/{}/signature", self.site, self.camera)
+    }
+
+    /// Topic of the retained status.
+    pub fn status_topic(&self) -> String {
+        format!("spanreid/v1/{}/{}/status", self.site, self.camera)
+    }
+
+    fn options(&self) -> Result<MqttOptions, PublishError> {
+        let mut o = MqttOptions::new(&self.client_id, &self.host, self.port);
+        o.set_keep_alive(self.keep_alive.max(Duration::from_secs(1)));
+        o.set_clean_session(true);
+        o.set_max_packet_size(1 << 16, 1 << 16);
+        o.set_last_will(LastWill::new(
+            self.status_topic(),
+            "{\"online\":false}",
+            QoS::AtLeastOnce,
+            true,
+        ));
+        if let Some((user, password)) = &self.credentials {
+            o.set_credentials(user, password);
+        }
+        #[cfg(feature = "tls")]
+        if let Some(files) = &self.tls {
+            o.set_transport(crate::tls::transport(files)?);
+        }
+        Ok(o)
+    }
+}
+
+/// Run state shared with the publisher thread.
+#[derive(Debug, Default)]
+pub struct Control(AtomicU8);
+
+impl Control {
+    /// Keep publishing.
+    pub const RUN: u8 = 0;
+    /// Stop once every queued record is acknowledged.
+    pub const DRAIN: u8 = 1;
+    /// Stop now (records stay queued on disk).
+    pub const STOP: u8 = 2;
+
+    /// Sets the state.
+    pub fn set(&self, state: u8) {
+        self.0.store(state, Ordering::SeqCst);
+    }
+
+    /// The state.
+    pub fn get(&self) -> u8 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Bookkeeping of one connection: which queue record each packet id carries.
+#[derive(Debug, Default)]
+pub struct Inflight {
+    /// Requests handed to the client, not yet seen going out (`None` for status messages).
+    order: VecDeque<Option<u64>>,
+    by_pkid: HashMap<u16, u64>,
+    /// Highest record id handed to the client on this connection.
+    pub cursor: Option<u64>,
+}
+
+impl Inflight {
+    /// A request was handed to the client.
+    pub fn sent(&mut self, record: Option<u64>) {
+        if let Some(id) = record {
+            self.cursor = Some(self.cursor.map_or(id, |c| c.max(id)));
+        }
+        self.order.push_back(record);
+    }
+
+    /// The client sent a PUBLISH with packet id `pkid` (0 for QoS 0).
+    pub fn went_out(&mut self, pkid: u16) {
+        if let Some(Some(id)) = self.order.pop_front()
+            && pkid != 0
+        {
+            self.by_pkid.insert(pkid, id);
+        }
+    }
+
+    /// A PUBACK arrived; the record it acknowledges.
+    pub fn acked(&mut self, pkid: u16) -> Option<u64> {
+        self.by_pkid.remove(&pkid)
+    }
+
+    /// Records handed over and not yet acknowledged.
+    pub fn pending(&self) -> usize {
+        self.by_pkid.len() + self.order.iter().filter(|r| r.is_some()).count()
+    }
+}
+
+fn lock(q: &Mutex<DiskQueue>) -> std::sync::MutexGuard<'_, DiskQueue> {
+    q.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Publishes queued records until `control` says stop (or drain and the queue is empty).
+pub fn run(
+    settings: &PublishSettings,
+    queue: &Mutex<DiskQueue>,
+    metrics: &Metrics,
+    control: &Control,
+) -> Result<(), PublishError> {
+    let options = settings.options()?;
+    let (topic, status_topic) = (settings.signature_topic(), settings.status_topic());
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let (client, mut connection) = Client::new(options.clone(), 2 * settings.window + 8);
+        let (tx, rx) = channel::<Result<Event, ConnectionError>>();
+        std::thread::Builder::new()
+            .name("mqtt-events".into())
+            .spawn(move || {
+                for event in connection.iter() {
+                    let failed = event.is_err();
+                    if tx.send(event).is_err() || failed {
+                        break;
+                    }
+                }
+            })
+            .map_err(|source| QueueError::Io {
+                path: "mqtt-events thread".into(),
+                source,
+            })?;
+        let mut inflight = Inflight::default();
+        let mut connected = false;
+        let mut last_status: Option<Instant> = None;
+        let mut acks = Vec::new();
+        loop {
+            let state = control.get();
+            if state == Control::STOP
+                || (state == Control::DRAIN && lock(queue).is_empty() && inflight.pending() == 0)
+            {
+                let _ = client.disconnect();
+                return Ok(());
+            }
+            if connected {
+                if last_status.is_none_or(|t| t.elapsed() >= settings.status_interval)
+                    && client
+                        .try_publish(&status_topic, QoS::AtMostOnce, true, metrics.status_json())
+                        .is_ok()
+                {
+                    inflight.sent(None);
+                    last_status = Some(Instant::now());
+                }
+                let room = settings.window.saturating_sub(inflight.pending());
+                if room > 0 {
+                    let records = lock(queue).peek_after(inflight.cursor, room)?;
+                    for (id, payload) in records {
+                        if client
+                            .try_publish(&topic, QoS::AtLeastOnce, false, payload)
+                            .is_err()
+                        {
+                            break;
+                        }
+                        inflight.sent(Some(id));
+                    }
+                }
+            }
+            let mut lost = false;
+            let mut next = rx.recv_timeout(Duration::from_millis(50));
+            loop {
+                match next {
+                    Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                        connected = true;
+                        backoff = Duration::from_millis(100);
+                        Metrics::set(&metrics.mqtt_connected, 1);
+                        tracing::info!(host = %settings.host, port = settings.port, "connected to the broker");
+                    }
+                    Ok(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => inflight.went_out(pkid),
+                    Ok(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
+                        acks.extend(inflight.acked(ack.pkid))
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, retry_in = ?backoff, "broker connection lost");
+                        lost = true;
+                    }
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => lost = true,
+                }
+                if lost {
+                    break;
+                }
+                next = match rx.try_recv() {
+                    Ok(ev) => Ok(ev),
+                    Err(_) => break,
+                };
+            }
+            if !acks.is_empty() {
+                let mut q = lock(queue);
+                let removed = q.ack_many(&acks)?;
+                Metrics::add(&metrics.signatures_sent, removed as u64);
+                Metrics::set(&metrics.queue_depth, q.len() as u64);
+                acks.clear();
+            }
+            if lost {
+                break;
+            }
+        }
+        drop(client);
+        if connected {
+            Metrics::add(&metrics.mqtt_reconnects, 1);
+        }
+        Metrics::set(&metrics.mqtt_connected, 0);
+        let waited = Instant::now();
+        while waited.elapsed() < backoff && control.get() != Control::STOP {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if control.get() == Control::STOP {
+            return Ok(());
+        }
+        backoff = (backoff * 2).min(settings.max_backoff.max(Duration::from_millis(100)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_ids_map_back_to_records_in_send_order() {
+        let mut f = Inflight::default();
+        f.sent(Some(10));
+        f.sent(None);
+        f.sent(Some(11));
+        assert_eq!(f.pending(), 2);
+        assert_eq!(f.cursor, Some(11));
+        f.went_out(1);
+        f.went_out(0);
+        f.went_out(2);
+        assert_eq!(f.acked(2), Some(11));
+        assert_eq!(f.acked(2), None);
+        assert_eq!(f.acked(1), Some(10));
+        assert_eq!(f.pending(), 0);
+    }
+}

@@ -1,0 +1,136 @@
+//! Publishing through a real mosquitto, with the broker stopped and restarted mid-stream.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use spanreid_edge::metrics::Metrics;
+use spanreid_edge::publish::{self, Control, PublishSettings};
+use spanreid_edge::queue::{DiskQueue, QueueSettings};
+use support::{Broker, subscribe, wait_for};
+
+fn settings(port: u16) -> PublishSettings {
+    PublishSettings {
+        host: "127.0.0.1".into(),
+        port,
+        client_id: format!("edge-test-{port}"),
+        site: "s1".into(),
+        camera: "c001".into(),
+        keep_alive: Duration::from_secs(5),
+        credentials: None,
+        #[cfg(feature = "tls")]
+        tls: None,
+        window: 32,
+        max_backoff: Duration::from_millis(400),
+        status_interval: Duration::from_millis(200),
+    }
+}
+
+fn record(i: u64) -> Vec<u8> {
+    let mut p = i.to_le_bytes().to_vec();
+    p.extend_from_slice(&[0xab; 600]);
+    p
+}
+
+fn indices(got: &Mutex<Vec<Vec<u8>>>) -> BTreeSet<u64> {
+    got.lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.len() == 608)
+        .map(|p| u64::from_le_bytes(p[..8].try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn broker_restart_mid_stream_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path());
+    let got = subscribe(broker.port, "spanreid/v1/+/+/signature");
+    let status = subscribe(broker.port, "spanreid/v1/s1/c001/status");
+    let (q, _) = DiskQueue::open(
+        &dir.path().join("queue"),
+        QueueSettings {
+            capacity: 10_000,
+            segment_records: 64,
+        },
+    )
+    .unwrap();
+    let queue = Arc::new(Mutex::new(q));
+    for i in 0..300 {
+        queue.lock().unwrap().push(&record(i)).unwrap();
+    }
+    let metrics = Arc::new(Metrics::default());
+    let control = Arc::new(Control::default());
+    let s = settings(broker.port);
+    let publisher = {
+        let (queue, metrics, control) = (queue.clone(), metrics.clone(), control.clone());
+        std::thread::spawn(move || publish::run(&s, &queue, &metrics, &control))
+    };
+    wait_for("the first deliveries", Duration::from_secs(20), || {
+        indices(&got).len() >= 50
+    });
+    broker.stop();
+    for i in 300..400 {
+        queue.lock().unwrap().push(&record(i)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        queue.lock().unwrap().len() >= 100,
+        "records written during the outage wait on disk"
+    );
+    broker.restart();
+    control.set(Control::DRAIN);
+    wait_for("the publisher to drain", Duration::from_secs(30), || {
+        publisher.is_finished()
+    });
+    publisher.join().unwrap().unwrap();
+    assert!(queue.lock().unwrap().is_empty());
+    wait_for("all 400 at the subscriber", Duration::from_secs(20), || {
+        indices(&got).len() == 400
+    });
+    assert_eq!(indices(&got), (0..400).collect::<BTreeSet<u64>>());
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(metrics.signatures_sent.load(Relaxed), 400);
+    assert!(metrics.mqtt_reconnects.load(Relaxed) >= 1);
+    let statuses = status.lock().unwrap().clone();
+    assert!(
+        statuses.iter().any(|s| s.starts_with(b"{\"online\":true")),
+        "status messages published"
+    );
+}
+
+#[test]
+fn nothing_is_removed_without_a_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let (q, _) = DiskQueue::open(
+        dir.path(),
+        QueueSettings {
+            capacity: 100,
+            segment_records: 64,
+        },
+    )
+    .unwrap();
+    let queue = Arc::new(Mutex::new(q));
+    for i in 0..5 {
+        queue.lock().unwrap().push(&record(i)).unwrap();
+    }
+    let metrics = Metrics::default();
+    let control = Arc::new(Control::default());
+    let c2 = control.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        c2.set(Control::STOP);
+    });
+    // nobody listens on this port
+    publish::run(&settings(support::free_port()), &queue, &metrics, &control).unwrap();
+    stopper.join().unwrap();
+    assert_eq!(queue.lock().unwrap().len(), 5);
+    assert_eq!(
+        metrics
+            .signatures_sent
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}

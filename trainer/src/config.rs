@@ -1,0 +1,469 @@
+//! SPAN training configuration: model, loss and optimisation settings with paper defaults,
+//! three presets (`tiny`, `cpu`, `paper`), TOML files and validation.
+#![cfg_attr(
+    not(feature = "torch"),
+    allow(
+        dead_code,
+        reason = "used by the libtorch training path; tested without it"
+    )
+)]
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::train::view::View;
+
+/// Errors reading or checking a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for [`SpanConfig`].
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value is out of its allowed range.
+    #[error("config field `{field}`: {reason}")]
+    Invalid {
+        /// Dotted field name, e.g. `train.batch_size`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The stage-1 feature extractor (`CNN_mask`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Backbone {
+    /// MobileNetV2 `features[:14]` (stride 16, 96 channels); ImageNet weights available.
+    MobilenetV2,
+    /// ResNet-34 conv1–conv4 without the max-pool (stride 8, 256 channels), as the paper.
+    Resnet34,
+}
+
+/// Network shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Stage-1 backbone.
+    pub backbone: Backbone,
+    /// Load ImageNet weights into the backbone: the installed MobileNetV2 weights, or
+    /// `weights` (required for ResNet-34, whose weights do not ship).
+    pub pretrained: bool,
+    /// A `.pth` state_dict to use instead of the installed MobileNetV2 weights.
+    pub weights: Option<PathBuf>,
+    /// Square input side in pixels; a multiple of the backbone stride.
+    pub input_size: u32,
+    /// Channels of the first generative block; each following block halves them.
+    pub generator_width: u32,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            backbone: Backbone::Resnet34,
+            pretrained: false,
+            weights: None,
+            input_size: 192,
+            generator_width: 128,
+        }
+    }
+}
+
+/// Max area ratio `a_l` for one viewpoint: front, rear, side (supplementary Table 1).
+pub type AreaCaps = [f64; 3];
+
+/// Loss weights and the hyper-parameter tables of eq. 2 and 3.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LossConfig {
+    /// λ_recon.
+    pub lambda_recon: f64,
+    /// λ_area.
+    pub lambda_area: f64,
+    /// λ_div.
+    pub lambda_div: f64,
+    /// `a_l` per viewpoint, in [`View::ALL`] order as a table keyed by view name.
+    pub max_area: MaxAreaTable,
+    /// Margins `m_{i,j}` of the diversity loss.
+    pub margin: MarginTable,
+}
+
+/// Supplementary Table 1, one row per viewpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MaxAreaTable {
+    /// Front view.
+    pub front: AreaCaps,
+    /// Rear view.
+    pub rear: AreaCaps,
+    /// Side view.
+    pub side: AreaCaps,
+    /// Front-side view.
+    pub front_side: AreaCaps,
+    /// Rear-side view.
+    pub rear_side: AreaCaps,
+}
+
+impl MaxAreaTable {
+    /// The row for `view`.
+    pub fn caps(&self, view: View) -> AreaCaps {
+        match view {
+            View::Front => self.front,
+            View::Rear => self.rear,
+            View::Side => self.side,
+            View::FrontSide => self.front_side,
+            View::RearSide => self.rear_side,
+        }
+    }
+}
+
+impl Default for MaxAreaTable {
+    fn default() -> Self {
+        Self {
+            front: [1.0, 0.0, 0.0],
+            rear: [0.0, 1.0, 0.0],
+            side: [0.0, 0.0, 1.0],
+            front_side: [0.7, 0.0, 0.7],
+            rear_side: [0.0, 0.7, 0.7],
+        }
+    }
+}
+
+/// Supplementary Table 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MarginTable {
+    /// Front–rear (mutually exclusive views).
+    pub front_rear: f64,
+    /// Front–side (adjacent views).
+    pub front_side: f64,
+    /// Rear–side (adjacent views).
+    pub rear_side: f64,
+}
+
+impl Default for MarginTable {
+    fn default() -> Self {
+        Self {
+            front_rear: 0.0,
+            front_side: 0.04,
+            rear_side: 0.04,
+        }
+    }
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        Self {
+            lambda_recon: 1.0,
+            lambda_area: 0.5,
+            lambda_div: 1.0,
+            max_area: MaxAreaTable::default(),
+            margin: MarginTable::default(),
+        }
+    }
+}
+
+/// Optimisation and bookkeeping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Images per step.
+    pub batch_size: u32,
+    /// Optimiser steps in total (a resumed run continues to this count).
+    pub steps: u64,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Random horizontal flips.
+    pub flip: bool,
+    /// Seed of sampling, augmentation and initialisation.
+    pub seed: u64,
+    /// Save a checkpoint every this many steps (and at the end).
+    pub checkpoint_every: u64,
+    /// Threads libtorch may use; 0 keeps its default.
+    pub threads: u32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 32,
+            steps: 5000,
+            learning_rate: 1e-4,
+            flip: true,
+            seed: 0,
+            checkpoint_every: 500,
+            threads: 0,
+        }
+    }
+}
+
+/// Everything `trainer train-span` needs besides the data and output paths.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpanConfig {
+    /// Network shape.
+    pub model: ModelConfig,
+    /// Losses.
+    pub loss: LossConfig,
+    /// Optimisation.
+    pub train: TrainConfig,
+}
+
+/// Named starting points; a TOML file and CLI flags override them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// Seconds on a CPU: 64 px, batch 4, 20 steps, one libtorch thread (tests and smoke
+    /// runs; several threads on a small model mostly wait on each other).
+    Tiny,
+    /// CPU-scale: MobileNetV2 with ImageNet weights, 128 px, batch 16, 2,000 steps.
+    Cpu,
+    /// The paper: ResNet-34 conv1–conv4, 192 px, batch 32, Adam 1e-4 (GPU).
+    Paper,
+}
+
+impl Preset {
+    /// The configuration of this preset.
+    pub fn config(self) -> SpanConfig {
+        let paper = SpanConfig::default();
+        match self {
+            Preset::Paper => paper,
+            Preset::Cpu => SpanConfig {
+                model: ModelConfig {
+                    backbone: Backbone::MobilenetV2,
+                    pretrained: true,
+                    input_size: 128,
+                    ..paper.model
+                },
+                train: TrainConfig {
+                    batch_size: 16,
+                    steps: 2000,
+                    checkpoint_every: 250,
+                    ..paper.train
+                },
+                ..paper
+            },
+            Preset::Tiny => SpanConfig {
+                model: ModelConfig {
+                    backbone: Backbone::MobilenetV2,
+                    pretrained: false,
+                    input_size: 64,
+                    generator_width: 32,
+                    ..paper.model
+                },
+                train: TrainConfig {
+                    batch_size: 4,
+                    steps: 20,
+                    learning_rate: 1e-3,
+                    checkpoint_every: 10,
+                    threads: 1,
+                    ..paper.train
+                },
+                ..paper
+            },
+        }
+    }
+}
+
+impl Backbone {
+    /// Output stride of stage 1.
+    pub const fn stride(self) -> u32 {
+        match self {
+            Backbone::MobilenetV2 => 16,
+            Backbone::Resnet34 => 8,
+        }
+    }
+}
+
+impl SpanConfig {
+    /// Parses TOML text; `origin` names the source in errors. Missing fields keep the
+    /// defaults of the paper preset.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
+        let config: SpanConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: origin.to_owned(),
+            source,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// The configuration as TOML (written next to every run).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("SpanConfig has only TOML-representable fields")
+    }
+
+    /// Checks ranges that serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: String| Err(ConfigError::Invalid { field, reason });
+        let stride = self.model.backbone.stride();
+        let size = self.model.input_size;
+        if size == 0 || !size.is_multiple_of(stride) {
+            return invalid(
+                "model.input_size",
+                format!("{size} is not a positive multiple of the backbone stride {stride}"),
+            );
+        }
+        if self.model.generator_width < 2 {
+            return invalid("model.generator_width", "must be at least 2".into());
+        }
+        if self.model.pretrained
+            && self.model.backbone == Backbone::Resnet34
+            && self.model.weights.is_none()
+        {
+            return invalid(
+                "model.pretrained",
+                "no ResNet-34 ImageNet weights are installed; set model.weights to a \
+                 torchvision resnet34 .pth or train from scratch"
+                    .into(),
+            );
+        }
+        if self.train.batch_size == 0 {
+            return invalid("train.batch_size", "must be positive".into());
+        }
+        if !(self.train.learning_rate > 0.0 && self.train.learning_rate.is_finite()) {
+            return invalid("train.learning_rate", "must be a positive number".into());
+        }
+        if self.train.checkpoint_every == 0 {
+            return invalid("train.checkpoint_every", "must be positive".into());
+        }
+        let l = &self.loss;
+        for (field, v) in [
+            ("loss.lambda_recon", l.lambda_recon),
+            ("loss.lambda_area", l.lambda_area),
+            ("loss.lambda_div", l.lambda_div),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return invalid(field, format!("{v} is not a non-negative number"));
+            }
+        }
+        for view in View::ALL {
+            if l.max_area
+                .caps(view)
+                .iter()
+                .any(|a| !(0.0..=1.0).contains(a))
+            {
+                return invalid(
+                    "loss.max_area",
+                    format!("ratios for {view} must lie in [0, 1]"),
+                );
+            }
+        }
+        let m = &l.margin;
+        if [m.front_rear, m.front_side, m.rear_side]
+            .iter()
+            .any(|v| !(0.0..=1.0).contains(v))
+        {
+            return invalid("loss.margin", "margins must lie in [0, 1]".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_papers() {
+        let c = SpanConfig::default();
+        assert_eq!(
+            (c.loss.lambda_recon, c.loss.lambda_area, c.loss.lambda_div),
+            (1.0, 0.5, 1.0)
+        );
+        assert_eq!(c.loss.max_area.caps(View::FrontSide), [0.7, 0.0, 0.7]);
+        assert_eq!(c.loss.margin.front_side, 0.04);
+        assert_eq!(c.model.backbone, Backbone::Resnet34);
+        assert_eq!(c.train.learning_rate, 1e-4);
+    }
+
+    #[test]
+    fn presets_are_valid_and_round_trip_through_toml() {
+        for p in [Preset::Tiny, Preset::Cpu, Preset::Paper] {
+            let c = p.config();
+            c.validate().expect("preset is valid");
+            let back = SpanConfig::from_toml(&c.to_toml(), Path::new("x.toml")).expect("parses");
+            assert_eq!(back, c);
+        }
+    }
+
+    #[test]
+    fn shipped_config_files_equal_the_presets() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        for (file, preset) in [
+            ("tiny.toml", Preset::Tiny),
+            ("cpu.toml", Preset::Cpu),
+            ("paper.toml", Preset::Paper),
+        ] {
+            let c = SpanConfig::from_file(&dir.join(file)).expect("shipped config parses");
+            assert_eq!(c, preset.config(), "{file}");
+        }
+    }
+
+    #[test]
+    fn partial_toml_keeps_defaults() {
+        let c = SpanConfig::from_toml(
+            "[train]\nbatch_size = 8\n[loss.max_area]\nfront_side = [0.8, 0.0, 0.4]\n",
+            Path::new("p.toml"),
+        )
+        .expect("parses");
+        assert_eq!(c.train.batch_size, 8);
+        assert_eq!(c.loss.max_area.front_side, [0.8, 0.0, 0.4]);
+        assert_eq!(c.loss.max_area.rear_side, [0.0, 0.7, 0.7]);
+    }
+
+    #[test]
+    fn bad_configs_name_the_problem() {
+        let err = SpanConfig::from_toml("[train]\nbatch_size = 0\n", Path::new("a.toml"))
+            .expect_err("zero batch");
+        assert!(err.to_string().contains("train.batch_size"), "{err}");
+
+        let err = SpanConfig::from_toml("[model]\ninput_size = 100\n", Path::new("b.toml"))
+            .expect_err("not a multiple of 8");
+        assert!(err.to_string().contains("stride 8"), "{err}");
+
+        let err = SpanConfig::from_toml("[train]\nbatchsize = 3\n", Path::new("c.toml"))
+            .expect_err("unknown field");
+        let text = err.to_string();
+        assert!(
+            text.contains("c.toml") && text.contains("batchsize"),
+            "{text}"
+        );
+
+        let err =
+            SpanConfig::from_toml("[loss.max_area]\nfront = [2.0, 0.0, 0.0]\n", Path::new("d"))
+                .expect_err("ratio above one");
+        assert!(err.to_string().contains("loss.max_area"), "{err}");
+
+        let resnet = "[model]\nbackbone = \"resnet34\"\npretrained = true\n";
+        let err = SpanConfig::from_toml(resnet, Path::new("e")).expect_err("no weights");
+        assert!(err.to_string().contains("model.weights"), "{err}");
+        let with = format!("{resnet}weights = \"/w/resnet34.pth\"\n");
+        assert!(SpanConfig::from_toml(&with, Path::new("f")).is_ok());
+
+        let err = SpanConfig::from_file(Path::new("/nonexistent/span.toml")).expect_err("missing");
+        assert!(err.to_string().contains("/nonexistent/span.toml"), "{err}");
+    }
+}

@@ -1,0 +1,206 @@
+//! SPAN's step-1 losses, eq. 1–3 of the paper, as functions of tensors.
+//!
+//! Shapes: masks `M` N×3×H×W (front, rear, side) in [0, 1]; foreground `V` N×1×H×W in
+//! {0, 1}; labels `l` N×3; max area ratios `a_l` N×3 (the row of supplementary Table 1 for
+//! each image's viewpoint); margins `m` for the pairs (front, rear), (front, side),
+//! (rear, side).
+//!
+//! Every term is computed per image as the equation states and averaged over the batch:
+//! - eq. 1 `L_recon = ‖V − Σ l_i M_i‖₂`, read as the paper says, the mean squared error
+//!   over pixels;
+//! - eq. 2 `L_area = Σ_i [‖M_i‖₁ / ‖V‖₁ − a_{l,i}]₊`;
+//! - eq. 3 `L_div = Σ_{(i,j)} [M_i · M_j − m_{i,j}]₊`, with `M_i · M_j` the pixel mean of
+//!   the product (so that the margins, e.g. 0.04, are fractions of the image).
+
+use tch::{Kind, Tensor};
+
+/// Each term and the weighted sum, all scalar tensors.
+pub struct SpanLosses {
+    /// eq. 1.
+    pub recon: Tensor,
+    /// eq. 2.
+    pub area: Tensor,
+    /// eq. 3.
+    pub div: Tensor,
+    /// λ_recon·recon + λ_area·area + λ_div·div.
+    pub total: Tensor,
+}
+
+/// The three λ.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lambdas {
+    /// Weight of eq. 1.
+    pub recon: f64,
+    /// Weight of eq. 2.
+    pub area: f64,
+    /// Weight of eq. 3.
+    pub div: f64,
+}
+
+/// Margins of eq. 3 for the view pairs (front, rear), (front, side), (rear, side).
+pub type Margins = [f64; 3];
+
+/// View-index pairs `P` of eq. 3, in [`Margins`] order.
+pub const PAIRS: [(i64, i64); 3] = [(0, 1), (0, 2), (1, 2)];
+
+/// Guards ‖V‖₁ of an empty foreground mask.
+const MIN_FOREGROUND_AREA: f64 = 1.0;
+
+/// eq. 1: mean squared error between `fg` and the label-gated sum of masks.
+pub fn recon_loss(masks: &Tensor, labels: &Tensor, fg: &Tensor) -> Tensor {
+    let (n, v) = (masks.size()[0], masks.size()[1]);
+    let gated = (masks * labels.view([n, v, 1, 1])).sum_dim_intlist(1, true, Kind::Float);
+    (fg - gated).square().mean(Kind::Float)
+}
+
+/// eq. 2: hinge on each mask's area relative to the foreground area, summed over views,
+/// averaged over the batch.
+pub fn area_loss(masks: &Tensor, fg: &Tensor, max_area: &Tensor) -> Tensor {
+    let area = masks.sum_dim_intlist([2i64, 3].as_slice(), false, Kind::Float);
+    let fg_area = fg
+        .sum_dim_intlist([1i64, 2, 3].as_slice(), false, Kind::Float)
+        .clamp_min(MIN_FOREGROUND_AREA)
+        .unsqueeze(1);
+    (area / fg_area - max_area)
+        .relu()
+        .sum_dim_intlist(1, false, Kind::Float)
+        .mean(Kind::Float)
+}
+
+/// eq. 3: hinge on the mean overlap of each pair of masks, summed over pairs, averaged
+/// over the batch.
+pub fn diversity_loss(masks: &Tensor, margins: Margins) -> Tensor {
+    let terms: Vec<Tensor> = PAIRS
+        .iter()
+        .zip(margins)
+        .map(|(&(i, j), m)| {
+            let overlap = (masks.select(1, i) * masks.select(1, j)).mean_dim(
+                [1i64, 2].as_slice(),
+                false,
+                Kind::Float,
+            );
+            (overlap - m).relu()
+        })
+        .collect();
+    Tensor::stack(&terms, 1)
+        .sum_dim_intlist(1, false, Kind::Float)
+        .mean(Kind::Float)
+}
+
+/// All three terms and `L_step1`.
+pub fn span_losses(
+    masks: &Tensor,
+    labels: &Tensor,
+    fg: &Tensor,
+    max_area: &Tensor,
+    margins: Margins,
+    lambdas: Lambdas,
+) -> SpanLosses {
+    let recon = recon_loss(masks, labels, fg);
+    let area = area_loss(masks, fg, max_area);
+    let div = diversity_loss(masks, margins);
+    let total = &recon * lambdas.recon + &area * lambdas.area + &div * lambdas.div;
+    SpanLosses {
+        recon,
+        area,
+        div,
+        total,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two 2×2 images. Image 0: front-side, V = top row; F = [1 .5; 0 0], R = [0 0; 0 .5],
+    /// S = [.5 .5; 0 0]. Image 1: front, V = all ones, F = all ones, R = S = 0.
+    fn fixture() -> (Tensor, Tensor, Tensor, Tensor) {
+        #[rustfmt::skip]
+        let masks = Tensor::from_slice(&[
+            1.0f32, 0.5, 0.0, 0.0,   0.0, 0.0, 0.0, 0.5,   0.5, 0.5, 0.0, 0.0,
+            1.0, 1.0, 1.0, 1.0,      0.0, 0.0, 0.0, 0.0,   0.0, 0.0, 0.0, 0.0,
+        ])
+        .view([2, 3, 2, 2]);
+        let fg =
+            Tensor::from_slice(&[1.0f32, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]).view([2, 1, 2, 2]);
+        let labels = Tensor::from_slice(&[1.0f32, 0.0, 1.0, 1.0, 0.0, 0.0]).view([2, 3]);
+        let caps = Tensor::from_slice(&[0.7f32, 0.0, 0.7, 1.0, 0.0, 0.0]).view([2, 3]);
+        (masks, fg, labels, caps)
+    }
+
+    fn close(t: &Tensor, want: f64) {
+        let got = t.double_value(&[]);
+        assert!((got - want).abs() < 1e-6, "got {got}, want {want}");
+    }
+
+    #[test]
+    fn recon_is_mse_of_label_gated_sum() {
+        let (masks, fg, labels, _) = fixture();
+        // Image 0: residual −0.5 at one pixel of 4 → 0.0625; image 1: exact → 0.
+        close(&recon_loss(&masks, &labels, &fg), 0.03125);
+    }
+
+    #[test]
+    fn area_hinges_each_view_ratio() {
+        let (masks, fg, _, caps) = fixture();
+        // Image 0: F 1.5/2 − .7 = .05, R .5/2 − 0 = .25, S 1/2 − .7 < 0 → .30; image 1: 0.
+        close(&area_loss(&masks, &fg, &caps), 0.15);
+    }
+
+    #[test]
+    fn diversity_hinges_pairwise_overlap() {
+        let (masks, _, _, _) = fixture();
+        // Image 0: F·S mean = (.5 + .25)/4 = .1875 − .04 = .1475; F·R = R·S = 0 → 0.
+        close(&diversity_loss(&masks, [0.0, 0.04, 0.04]), 0.07375);
+        // With no margins F·S counts fully.
+        close(&diversity_loss(&masks, [0.0, 0.0, 0.0]), 0.09375);
+    }
+
+    #[test]
+    fn total_uses_the_lambdas() {
+        let (masks, fg, labels, caps) = fixture();
+        let l = span_losses(
+            &masks,
+            &labels,
+            &fg,
+            &caps,
+            [0.0, 0.04, 0.04],
+            Lambdas {
+                recon: 1.0,
+                area: 0.5,
+                div: 1.0,
+            },
+        );
+        close(&l.total, 0.03125 + 0.5 * 0.15 + 0.07375);
+        close(&l.recon, 0.03125);
+    }
+
+    #[test]
+    fn empty_foreground_does_not_divide_by_zero() {
+        let masks = Tensor::full([1, 3, 2, 2], 0.25, (Kind::Float, tch::Device::Cpu));
+        let fg = Tensor::zeros([1, 1, 2, 2], (Kind::Float, tch::Device::Cpu));
+        let caps = Tensor::zeros([1, 3], (Kind::Float, tch::Device::Cpu));
+        // Each mask has area 1; ‖V‖₁ is clamped to 1 → three ratios of 1.
+        close(&area_loss(&masks, &fg, &caps), 3.0);
+    }
+
+    #[test]
+    fn gradients_flow_to_the_masks() {
+        let (masks, fg, labels, caps) = fixture();
+        let masks = masks.set_requires_grad(true);
+        let l = span_losses(
+            &masks,
+            &labels,
+            &fg,
+            &caps,
+            [0.0, 0.04, 0.04],
+            Lambdas {
+                recon: 1.0,
+                area: 0.5,
+                div: 1.0,
+            },
+        );
+        l.total.backward();
+        assert!(masks.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0);
+    }
+}

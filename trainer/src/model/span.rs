@@ -1,0 +1,150 @@
+//! SPAN (Sec. 3.1 and supplementary Sec. 2): `CNN_mask` (backbone stage 1) and three mask
+//! generators G_front, G_rear, G_side.
+//!
+//! Each generator is a chain of generative blocks, ConvTranspose2d(4, 2, 1) + BatchNorm +
+//! ReLU, the last one going to 1 channel and a sigmoid instead, so the masks come out at the
+//! input resolution. The paper's ResNet-34 stage 1 has stride 8, hence its 3 blocks; the
+//! MobileNetV2 stage 1 has stride 16 and gets 4 blocks (one more learned ×2 up-sampling
+//! rather than a fixed interpolation). Channels: stage-1 output → `width` → `width/2` → … → 1.
+//!
+//! Input: RGB in [0, 1], N×3×H×W; the ImageNet normalisation happens inside [`SpanNet`].
+
+use tch::nn;
+use tch::{Kind, Tensor};
+
+use crate::config::{Backbone, ModelConfig};
+use crate::model::backbone;
+
+/// ImageNet channel means (RGB).
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// ImageNet channel standard deviations (RGB).
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// Names of the three generators, in mask order `M_1..M_3`.
+pub const GENERATORS: [&str; 3] = ["front", "rear", "side"];
+
+/// Variable-name prefix of the backbone inside a SPAN var store.
+pub const BACKBONE_PREFIX: &str = "backbone";
+
+/// The SPAN mask network.
+pub struct SpanNet {
+    backbone: nn::SequentialT,
+    generators: Vec<nn::SequentialT>,
+    mean: Tensor,
+    std: Tensor,
+}
+
+/// Number of ×2 generative blocks needed to undo a stride.
+pub fn generative_blocks(backbone: Backbone) -> u32 {
+    backbone.stride().trailing_zeros()
+}
+
+fn generator(p: nn::Path<'_>, c_in: i64, width: i64, blocks: u32) -> nn::SequentialT {
+    let cfg = nn::ConvTransposeConfig {
+        stride: 2,
+        padding: 1,
+        ..Default::default()
+    };
+    let mut net = nn::seq_t();
+    let mut c = c_in;
+    for b in 0..blocks {
+        let bp = &p / b;
+        if b + 1 == blocks {
+            net = net
+                .add(nn::conv_transpose2d(&bp / "deconv", c, 1, 4, cfg))
+                .add_fn(|x| x.sigmoid());
+        } else {
+            let out = (width >> b).max(1);
+            net = net
+                .add(nn::conv_transpose2d(&bp / "deconv", c, out, 4, cfg))
+                .add(nn::batch_norm2d(&bp / "bn", out, Default::default()))
+                .add_fn(|x| x.relu());
+            c = out;
+        }
+    }
+    net
+}
+
+impl SpanNet {
+    /// Builds the network's variables under `p` (backbone under `p / "backbone"`,
+    /// generators under `p / "gen_front"` etc.).
+    pub fn new(p: &nn::Path<'_>, config: &ModelConfig) -> Self {
+        let stage1 = backbone::stage1(&(p / BACKBONE_PREFIX), config.backbone);
+        let blocks = generative_blocks(config.backbone);
+        let width = i64::from(config.generator_width);
+        let generators = GENERATORS
+            .iter()
+            .map(|name| {
+                generator(
+                    p / format!("gen_{name}"),
+                    stage1.out_channels,
+                    width,
+                    blocks,
+                )
+            })
+            .collect();
+        let device = p.device();
+        Self {
+            backbone: stage1.net,
+            generators,
+            mean: Tensor::from_slice(&IMAGENET_MEAN)
+                .view([1, 3, 1, 1])
+                .to_device(device),
+            std: Tensor::from_slice(&IMAGENET_STD)
+                .view([1, 3, 1, 1])
+                .to_device(device),
+        }
+    }
+
+    /// Masks `M_1..M_3` (front, rear, side) in (0, 1): N×3×H×W for an N×3×H×W input.
+    pub fn masks(&self, images: &Tensor, train: bool) -> Tensor {
+        let x = (images.to_kind(Kind::Float) - &self.mean) / &self.std;
+        let features = x.apply_t(&self.backbone, train);
+        let masks: Vec<Tensor> = self
+            .generators
+            .iter()
+            .map(|g| features.apply_t(g, train))
+            .collect();
+        Tensor::cat(&masks, 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Preset;
+    use tch::Device;
+
+    #[test]
+    fn masks_have_input_resolution_and_lie_in_unit_interval() {
+        for backbone in [Backbone::MobilenetV2, Backbone::Resnet34] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let config = ModelConfig {
+                backbone,
+                input_size: 64,
+                generator_width: 16,
+                ..Preset::Tiny.config().model
+            };
+            let net = SpanNet::new(&vs.root(), &config);
+            let x = Tensor::rand([2, 3, 64, 48], (Kind::Float, Device::Cpu));
+            let m = net.masks(&x, false);
+            assert_eq!(m.size(), [2, 3, 64, 48], "{backbone:?}");
+            let (lo, hi) = (m.min().double_value(&[]), m.max().double_value(&[]));
+            assert!(lo > 0.0 && hi < 1.0, "{backbone:?}: {lo} {hi}");
+        }
+    }
+
+    #[test]
+    fn generator_depth_follows_backbone_stride() {
+        assert_eq!(generative_blocks(Backbone::Resnet34), 3);
+        assert_eq!(generative_blocks(Backbone::MobilenetV2), 4);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _ = SpanNet::new(&vs.root(), &Preset::Paper.config().model);
+        let vars = vs.variables();
+        // Paper: 256 → 128 → 64 → 1.
+        assert_eq!(vars["gen_rear.0.deconv.weight"].size(), [256, 128, 4, 4]);
+        assert_eq!(vars["gen_rear.1.deconv.weight"].size(), [128, 64, 4, 4]);
+        assert_eq!(vars["gen_rear.2.deconv.weight"].size(), [64, 1, 4, 4]);
+        assert!(!vars.contains_key("gen_rear.2.bn.weight"));
+    }
+}

@@ -1,0 +1,406 @@
+//! The crop dataset: plans identities, cameras and views from the seed, renders them in
+//! parallel, and writes the VeRi layout, masks, stats and a contact sheet.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::synth::camera::{self, CameraSpec};
+use crate::synth::contact;
+use crate::synth::identity::{self, Identity};
+use crate::synth::layout::{self, Record, Split};
+use crate::synth::mesh::catalog::{self, Source, VEHICLES, VehicleSpec};
+use crate::synth::preset::{Preset, PresetName};
+use crate::synth::scene::{CropView, Photo, Rendered, render_crop};
+use crate::synth::shade::PreparedMesh;
+use crate::synth::view::{View, orientation};
+use crate::synth::{SynthError, assets};
+
+/// Catalog vehicles interleaved by source, so that small datasets mix all three packages.
+pub fn vehicle_order() -> Vec<&'static VehicleSpec> {
+    let by = |s: Source| {
+        VEHICLES
+            .iter()
+            .filter(move |v| v.source == s)
+            .collect::<Vec<_>>()
+    };
+    let lists = [
+        by(Source::Torcs),
+        by(Source::Trigger),
+        by(Source::FlightGear),
+    ];
+    let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+    (0..longest)
+        .flat_map(|i| lists.iter().filter_map(move |l| l.get(i).copied()))
+        .collect()
+}
+
+/// Loads the given vehicles in parallel.
+pub fn load_meshes(root: &Path, specs: &[&VehicleSpec]) -> Result<Vec<PreparedMesh>, SynthError> {
+    specs
+        .par_iter()
+        .map(|spec| {
+            let mesh = catalog::load(spec, root).map_err(|source| SynthError::Vehicle {
+                key: spec.key.to_owned(),
+                source,
+            })?;
+            tracing::debug!(vehicle = %mesh.name, triangles = mesh.triangles.len(), "loaded");
+            Ok(PreparedMesh::new(mesh, spec.type_id))
+        })
+        .collect()
+}
+
+/// Loads photographs (found under the package `root`), scaled to at most `max_width`
+/// pixels wide.
+pub fn load_photos(
+    root: &Path,
+    paths: &[PathBuf],
+    max_width: u32,
+) -> Result<Vec<Photo>, SynthError> {
+    paths
+        .par_iter()
+        .map(|p| {
+            let img =
+                assets::prepared_photo(root, p, max_width).map_err(|e| SynthError::Photo {
+                    path: p.clone(),
+                    message: e.to_string(),
+                })?;
+            Ok(Photo::from_rgb(&img))
+        })
+        .collect()
+}
+
+/// Independent random stream for item `index` of kind `salt`.
+pub fn rng_for(seed: u64, salt: u64, index: u64) -> ChaCha8Rng {
+    let mut z =
+        seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ChaCha8Rng::seed_from_u64(z ^ (z >> 31))
+}
+
+/// Per-image numbers kept for the stats, and the image itself if it goes on the sheet.
+struct JobOutcome {
+    foreground: f64,
+    parts: [f64; 3],
+    sample: Option<Rendered>,
+}
+
+struct Job {
+    identity: usize,
+    camera: usize,
+    record: Record,
+}
+
+/// The identities, cameras and mesh list of a seed (shared with the streams).
+pub struct World {
+    /// Vehicles in mesh-index order.
+    pub specs: Vec<&'static VehicleSpec>,
+    /// Identities (mesh indices into `specs`).
+    pub identities: Vec<Identity>,
+    /// Cameras.
+    pub cameras: Vec<CameraSpec>,
+    /// Identities `1..=train` are training identities.
+    pub train: u32,
+}
+
+/// Plans the world of a seed.
+pub fn plan_world(preset: &Preset, seed: u64, photos: usize) -> World {
+    let order = vehicle_order();
+    let mut rng = rng_for(seed, 1, 0);
+    let mut identities = identity::plan(preset.identities, order.len(), &mut rng);
+    // Only load meshes in use; renumber to a dense list.
+    let mut used: Vec<usize> = identities.iter().map(|i| i.mesh).collect();
+    used.sort_unstable();
+    used.dedup();
+    for i in &mut identities {
+        i.mesh = used.iter().position(|&u| u == i.mesh).unwrap_or(0);
+    }
+    let specs = used.iter().map(|&u| order[u]).collect();
+    let cameras = camera::plan(preset.cameras, photos, &mut rng_for(seed, 2, 0));
+    let mut train = preset.train_identities();
+    // Keep twin pairs on one side of the split.
+    if identities
+        .get(train as usize)
+        .is_some_and(|i| i.twin_of == Some(train))
+    {
+        train += 1;
+    }
+    World {
+        specs,
+        identities,
+        cameras,
+        train: train.min(preset.identities.saturating_sub(1)).max(1),
+    }
+}
+
+/// Totals of a dataset run.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    /// Images rendered.
+    pub images: usize,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+#[derive(serde::Serialize)]
+struct Stats<'a> {
+    preset: PresetName,
+    seed: u64,
+    sizes: &'a Preset,
+    images: usize,
+    images_per_identity: u32,
+    train_images: usize,
+    test_images: usize,
+    query_images: usize,
+    train_identities: u32,
+    test_identities: u32,
+    twin_identities: usize,
+    mean_foreground_fraction: f64,
+    part_fraction_front: f64,
+    part_fraction_rear: f64,
+    part_fraction_side: f64,
+    orientation_counts: Vec<u32>,
+    view_counts: Vec<u32>,
+    meshes: Vec<&'static str>,
+    cameras: &'a [CameraSpec],
+    identities: &'a [Identity],
+}
+
+/// Renders the crop dataset of `preset` and `seed` into `out`.
+pub fn render(
+    root: &Path,
+    out: &Path,
+    preset: &Preset,
+    name: PresetName,
+    seed: u64,
+) -> Result<Summary, SynthError> {
+    let start = Instant::now();
+    let photo_paths = assets::photos(root)?;
+    let world = plan_world(preset, seed, photo_paths.len());
+    let needed: Vec<PathBuf> = world
+        .cameras
+        .iter()
+        .map(|c| photo_paths[c.background].clone())
+        .collect();
+    let photos = load_photos(root, &needed, 1280)?;
+    let meshes = load_meshes(root, &world.specs)?;
+    tracing::info!(
+        meshes = meshes.len(),
+        identities = world.identities.len(),
+        "assets loaded"
+    );
+
+    let jobs = plan_jobs(preset, seed, &world, &meshes);
+    let bar = indicatif::ProgressBar::new(jobs.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let sample_every = (jobs.len() / contact::SAMPLES).max(1);
+    let results: Vec<Result<JobOutcome, SynthError>> = jobs
+        .par_iter()
+        .enumerate()
+        .map(|(j, job)| {
+            let mut rng = rng_for(seed, 3, j as u64);
+            let ident = &world.identities[job.identity];
+            let cam = &world.cameras[job.camera];
+            let view = CropView {
+                azimuth_deg: job.record.azimuth_deg,
+                width: preset.size,
+                height: preset.size,
+                supersample: preset.supersample,
+            };
+            let mut r = render_crop(
+                &meshes[ident.mesh],
+                ident,
+                cam,
+                &photos[job.camera],
+                &view,
+                &mut rng,
+            );
+            cam.degradation
+                .apply(&mut r.rgb, r.width as usize, r.height as usize, &mut rng);
+            write_sample(out, &job.record, &r, cam.degradation.jpeg_quality)?;
+            bar.inc(1);
+            let fg: f64 =
+                r.coverage.iter().map(|&c| f64::from(c)).sum::<f64>() / r.coverage.len() as f64;
+            let mut parts = [0f64; 3];
+            for &p in &r.parts {
+                if (1..=3).contains(&p) {
+                    parts[p as usize - 1] += 1.0;
+                }
+            }
+            Ok(JobOutcome {
+                foreground: fg,
+                parts,
+                sample: (j % sample_every == 0).then_some(r),
+            })
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut fg_sum = 0.0;
+    let mut parts = [0f64; 3];
+    let mut samples = Vec::new();
+    for (res, job) in results.into_iter().zip(&jobs) {
+        let JobOutcome {
+            foreground,
+            parts: p,
+            sample,
+        } = res?;
+        fg_sum += foreground;
+        for (acc, v) in parts.iter_mut().zip(p) {
+            *acc += v;
+        }
+        if let Some(r) = sample {
+            samples.push((job.record.name.clone(), r));
+        }
+    }
+    let records: Vec<Record> = jobs.into_iter().map(|j| j.record).collect();
+    layout::write_lists(out, &records)?;
+    write_stats(out, preset, name, seed, &world, &records, fg_sum, parts)?;
+    let sheet = contact::sheet(&samples, preset.size);
+    layout::write_png_rgb(
+        &out.join("contact_sheet.png"),
+        &sheet.data,
+        sheet.width,
+        sheet.height,
+    )?;
+    Ok(Summary {
+        images: records.len(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn plan_jobs(preset: &Preset, seed: u64, world: &World, meshes: &[PreparedMesh]) -> Vec<Job> {
+    let mut rng = rng_for(seed, 4, 0);
+    let v = preset.views_per_camera.max(1);
+    let mut jobs = Vec::new();
+    for (ii, ident) in world.identities.iter().enumerate() {
+        let split = if ident.id <= world.train {
+            Split::Train
+        } else {
+            Split::Test
+        };
+        for (ci, cam) in world.cameras.iter().enumerate() {
+            let offset: f32 = rng.random_range(0.0..360.0);
+            let query_k = rng.random_range(0..v);
+            for k in 0..v {
+                let jitter: f32 = rng.random_range(-0.3..0.3);
+                let azimuth = (offset + (k as f32 + jitter) * 360.0 / v as f32).rem_euclid(360.0);
+                let o = orientation(azimuth);
+                jobs.push(Job {
+                    identity: ii,
+                    camera: ci,
+                    record: Record {
+                        name: layout::image_name(
+                            ident.id,
+                            cam.number,
+                            ident.id * 1000 + cam.number * 50 + k,
+                            0,
+                        ),
+                        id: ident.id,
+                        camera: cam.number,
+                        colour_id: ident.colour_id(),
+                        type_id: meshes[ident.mesh].type_id,
+                        split,
+                        query: split == Split::Test && k == query_k,
+                        azimuth_deg: azimuth,
+                        orientation: o,
+                        view: o.view(),
+                    },
+                });
+            }
+        }
+    }
+    jobs
+}
+
+fn write_sample(out: &Path, rec: &Record, r: &Rendered, quality: u8) -> Result<(), SynthError> {
+    let dir = layout::split_dir(rec.split);
+    layout::write_jpeg(
+        &out.join(dir).join(&rec.name),
+        &r.rgb,
+        r.width,
+        r.height,
+        quality,
+    )?;
+    if rec.query {
+        layout::write_jpeg(
+            &out.join("image_query").join(&rec.name),
+            &r.rgb,
+            r.width,
+            r.height,
+            quality,
+        )?;
+    }
+    let png = rec.name.replace(".jpg", ".png");
+    let fg: Vec<u8> = r
+        .coverage
+        .iter()
+        .map(|c| (c * 255.0).round() as u8)
+        .collect();
+    layout::write_png_gray(&out.join("mask_fg").join(&png), &fg, r.width, r.height)?;
+    layout::write_png_gray(
+        &out.join("mask_parts").join(&png),
+        &r.parts,
+        r.width,
+        r.height,
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_stats(
+    out: &Path,
+    preset: &Preset,
+    name: PresetName,
+    seed: u64,
+    world: &World,
+    records: &[Record],
+    fg_sum: f64,
+    parts: [f64; 3],
+) -> Result<(), SynthError> {
+    let count = |f: &dyn Fn(&Record) -> bool| records.iter().filter(|r| f(r)).count();
+    let part_total: f64 = parts.iter().sum::<f64>().max(1.0);
+    let mut orientation_counts = vec![0u32; 8];
+    for r in records {
+        orientation_counts[r.orientation.index() as usize] += 1;
+    }
+    let stats = Stats {
+        preset: name,
+        seed,
+        sizes: preset,
+        images: records.len(),
+        images_per_identity: preset.images_per_identity(),
+        train_images: count(&|r| r.split == Split::Train),
+        test_images: count(&|r| r.split == Split::Test),
+        query_images: count(&|r| r.query),
+        train_identities: world.train,
+        test_identities: preset.identities - world.train,
+        twin_identities: world
+            .identities
+            .iter()
+            .filter(|i| i.twin_of.is_some())
+            .count(),
+        mean_foreground_fraction: fg_sum / records.len().max(1) as f64,
+        part_fraction_front: parts[0] / part_total,
+        part_fraction_rear: parts[1] / part_total,
+        part_fraction_side: parts[2] / part_total,
+        orientation_counts,
+        view_counts: View::ALL
+            .iter()
+            .map(|v| count(&|r| r.view == *v) as u32)
+            .collect(),
+        meshes: world.specs.iter().map(|s| s.key).collect(),
+        cameras: &world.cameras,
+        identities: &world.identities,
+    };
+    layout::write_text(&out.join("stats.toml"), &toml::to_string(&stats)?)?;
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! Vehicle identities: a mesh with a paint variant (body colour plus stickers on chosen
+//! sides). Some identities are "twins" of the previous one that differ only by one sticker
+//! visible from one side, which only part features can tell apart.
+
+use rand::Rng;
+
+use crate::synth::mesh::Vec3;
+
+/// A side of the vehicle a sticker can sit on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Side {
+    /// Vehicle's left (+y).
+    Left,
+    /// Vehicle's right (−y).
+    Right,
+    /// Front (+x).
+    Front,
+    /// Rear (−x).
+    Rear,
+    /// Roof / bonnet (+z).
+    Top,
+}
+
+impl Side {
+    /// Outward direction in the vehicle frame.
+    pub fn normal(self) -> Vec3 {
+        match self {
+            Side::Left => [0.0, 1.0, 0.0],
+            Side::Right => [0.0, -1.0, 0.0],
+            Side::Front => [1.0, 0.0, 0.0],
+            Side::Rear => [-1.0, 0.0, 0.0],
+            Side::Top => [0.0, 0.0, 1.0],
+        }
+    }
+    /// The two vehicle-frame axes spanning the side's plane.
+    pub fn plane_axes(self) -> [usize; 2] {
+        match self {
+            Side::Left | Side::Right => [0, 2],
+            Side::Front | Side::Rear => [1, 2],
+            Side::Top => [0, 1],
+        }
+    }
+}
+
+/// Sticker outline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Shape {
+    /// Ellipse inscribed in the sticker's box.
+    Disc,
+    /// The box itself.
+    Rectangle,
+    /// A band along the whole first plane axis, of the box's height.
+    Stripe,
+}
+
+/// A sticker: where it is, its size and colour.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Decal {
+    /// Side it is on.
+    pub side: Side,
+    /// Centre on the side, as fractions of the vehicle's bounding box along the plane axes.
+    pub centre: [f32; 2],
+    /// Half sizes as fractions of the bounding box along the plane axes.
+    pub half: [f32; 2],
+    /// Outline.
+    pub shape: Shape,
+    /// Linear RGB colour.
+    pub colour: Vec3,
+}
+
+impl Decal {
+    /// Whether plane coordinates (as bounding-box fractions) fall on the sticker.
+    pub fn contains(&self, uv: [f32; 2]) -> bool {
+        let du = (uv[0] - self.centre[0]) / self.half[0];
+        let dv = (uv[1] - self.centre[1]) / self.half[1];
+        match self.shape {
+            Shape::Disc => du * du + dv * dv <= 1.0,
+            Shape::Rectangle => du.abs() <= 1.0 && dv.abs() <= 1.0,
+            Shape::Stripe => dv.abs() <= 1.0,
+        }
+    }
+}
+
+/// Named body colours with their VeRi-776 colour ids.
+pub const PALETTE: &[(&str, u8, Vec3)] = &[
+    ("yellow", 1, [0.85, 0.70, 0.08]),
+    ("orange", 2, [0.85, 0.35, 0.05]),
+    ("green", 3, [0.10, 0.40, 0.15]),
+    ("gray", 4, [0.45, 0.46, 0.48]),
+    ("red", 5, [0.70, 0.06, 0.06]),
+    ("blue", 6, [0.08, 0.18, 0.55]),
+    ("white", 7, [0.88, 0.88, 0.86]),
+    ("golden", 8, [0.70, 0.55, 0.25]),
+    ("brown", 9, [0.35, 0.20, 0.10]),
+    ("black", 10, [0.05, 0.05, 0.06]),
+];
+
+/// One vehicle identity.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Identity {
+    /// 1-based id as written in file names.
+    pub id: u32,
+    /// Index into the loaded meshes.
+    pub mesh: usize,
+    /// Index into [`PALETTE`].
+    pub colour: usize,
+    /// Stickers.
+    pub decals: Vec<Decal>,
+    /// Id of the identity this one differs from by a single sticker, if any.
+    pub twin_of: Option<u32>,
+}
+
+impl Identity {
+    /// VeRi colour id.
+    pub fn colour_id(&self) -> u8 {
+        PALETTE.get(self.colour).map_or(4, |p| p.1)
+    }
+    /// Body colour.
+    pub fn body(&self) -> Vec3 {
+        PALETTE.get(self.colour).map_or([0.5; 3], |p| p.2)
+    }
+}
+
+const SIDES: [Side; 5] = [Side::Left, Side::Right, Side::Front, Side::Rear, Side::Top];
+
+fn random_decal(rng: &mut impl Rng, side: Side) -> Decal {
+    let shape = match rng.random_range(0..3) {
+        0 => Shape::Disc,
+        1 => Shape::Rectangle,
+        _ => Shape::Stripe,
+    };
+    let colour = PALETTE[rng.random_range(0..PALETTE.len())].2;
+    let (c0, c1) = match side {
+        Side::Left | Side::Right => (rng.random_range(0.25..0.75), rng.random_range(0.3..0.55)),
+        Side::Front | Side::Rear => (rng.random_range(0.3..0.7), rng.random_range(0.35..0.6)),
+        Side::Top => (rng.random_range(0.3..0.7), rng.random_range(0.35..0.65)),
+    };
+    let half = match shape {
+        Shape::Stripe => [1.0, rng.random_range(0.03..0.07)],
+        _ => [rng.random_range(0.07..0.16), rng.random_range(0.10..0.22)],
+    };
+    Decal {
+        side,
+        centre: [c0, c1],
+        half,
+        shape,
+        colour,
+    }
+}
+
+/// Plans `count` identities over `meshes` meshes. About a quarter are twins of the
+/// previous identity with one extra sticker on one side; the rest get a random colour and
+/// zero to two stickers.
+pub fn plan(count: u32, meshes: usize, rng: &mut impl Rng) -> Vec<Identity> {
+    let mut out: Vec<Identity> = Vec::with_capacity(count as usize);
+    for id in 1..=count {
+        let twin = match out.last() {
+            Some(prev) if prev.twin_of.is_none() && rng.random_bool(0.25) => Some(prev.clone()),
+            _ => None,
+        };
+        let identity = match twin {
+            Some(prev) => {
+                let mut decals = prev.decals.clone();
+                let side = SIDES[rng.random_range(0..SIDES.len())];
+                decals.push(random_decal(rng, side));
+                Identity {
+                    id,
+                    mesh: prev.mesh,
+                    colour: prev.colour,
+                    decals,
+                    twin_of: Some(prev.id),
+                }
+            }
+            None => {
+                let n = rng.random_range(0..3);
+                let decals = (0..n)
+                    .map(|_| {
+                        let side = SIDES[rng.random_range(0..SIDES.len())];
+                        random_decal(rng, side)
+                    })
+                    .collect();
+                Identity {
+                    id,
+                    mesh: (id as usize - 1) % meshes.max(1),
+                    colour: rng.random_range(0..PALETTE.len()),
+                    decals,
+                    twin_of: None,
+                }
+            }
+        };
+        out.push(identity);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn twins_differ_by_exactly_one_sticker() {
+        let ids = plan(200, 7, &mut ChaCha8Rng::seed_from_u64(3));
+        assert_eq!(ids.len(), 200);
+        let twins: Vec<&Identity> = ids.iter().filter(|i| i.twin_of.is_some()).collect();
+        assert!(twins.len() > 20, "expected some twins, got {}", twins.len());
+        for t in twins {
+            let prev = &ids[t.twin_of.unwrap() as usize - 1];
+            assert_eq!(prev.id + 1, t.id);
+            assert_eq!((prev.mesh, prev.colour), (t.mesh, t.colour));
+            assert_eq!(t.decals[..prev.decals.len()], prev.decals[..]);
+            assert_eq!(t.decals.len(), prev.decals.len() + 1);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_plan() {
+        let a = plan(50, 5, &mut ChaCha8Rng::seed_from_u64(9));
+        let b = plan(50, 5, &mut ChaCha8Rng::seed_from_u64(9));
+        assert_eq!(a, b);
+        assert!(a.iter().all(|i| i.mesh < 5));
+        assert_ne!(a, plan(50, 5, &mut ChaCha8Rng::seed_from_u64(10)));
+    }
+
+    #[test]
+    fn disc_and_stripe_coverage() {
+        let d = Decal {
+            side: Side::Left,
+            centre: [0.5, 0.5],
+            half: [0.1, 0.2],
+            shape: Shape::Disc,
+            colour: [1.0; 3],
+        };
+        assert!(d.contains([0.5, 0.5]));
+        assert!(d.contains([0.59, 0.5]));
+        assert!(!d.contains([0.59, 0.69]));
+        let s = Decal {
+            shape: Shape::Stripe,
+            ..d
+        };
+        assert!(s.contains([0.0, 0.6]));
+        assert!(!s.contains([0.5, 0.75]));
+    }
+}

@@ -1,0 +1,305 @@
+//! Command-line arguments of the SPAN subcommands and their entry points. Without the
+//! `torch` feature each entry point still checks its inputs, then explains how to build
+//! with libtorch.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Backbone, ConfigError, Preset, SpanConfig};
+use crate::train::{TrainError, data};
+#[cfg(feature = "torch")]
+use crate::train::{ablation, eval_span, span_loop};
+
+/// Command-line arguments of `trainer train-span`.
+#[derive(Debug, clap::Args)]
+pub struct TrainSpanArgs {
+    /// Dataset root in VeRi-776 layout with `mask_fg/` and a view-label file.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Run directory (checkpoints, loss.csv, config.toml).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Starting configuration.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub preset: Preset,
+    /// TOML file overriding the preset (fields left out keep the paper's defaults).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint (its config.toml is the base).
+    #[arg(long)]
+    pub resume: bool,
+    /// Total optimiser steps.
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Images per step.
+    #[arg(long)]
+    pub batch_size: Option<u32>,
+    /// Adam learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Square input side in pixels.
+    #[arg(long)]
+    pub input_size: Option<u32>,
+    /// Stage-1 backbone.
+    #[arg(long, value_enum)]
+    pub backbone: Option<Backbone>,
+    /// A `.pth` state_dict for the backbone (implies pretrained).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Initialise the backbone randomly.
+    #[arg(long, conflicts_with = "weights")]
+    pub no_pretrained: bool,
+    /// Random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// libtorch threads (0: its default).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Save a checkpoint every N steps.
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+}
+
+impl TrainSpanArgs {
+    /// The configuration: `base` (preset, file, or the resumed run's), then the flags.
+    pub fn apply(&self, mut c: SpanConfig) -> Result<SpanConfig, ConfigError> {
+        if let Some(v) = self.steps {
+            c.train.steps = v;
+        }
+        if let Some(v) = self.batch_size {
+            c.train.batch_size = v;
+        }
+        if let Some(v) = self.lr {
+            c.train.learning_rate = v;
+        }
+        if let Some(v) = self.input_size {
+            c.model.input_size = v;
+        }
+        if let Some(v) = self.backbone {
+            c.model.backbone = v;
+            if v == Backbone::Resnet34 && c.model.weights.is_none() {
+                c.model.pretrained = false;
+            }
+        }
+        if let Some(v) = &self.weights {
+            c.model.weights = Some(v.clone());
+            c.model.pretrained = true;
+        }
+        if self.no_pretrained {
+            c.model.pretrained = false;
+        }
+        if let Some(v) = self.seed {
+            c.train.seed = v;
+        }
+        if let Some(v) = self.threads {
+            c.train.threads = v;
+        }
+        if let Some(v) = self.checkpoint_every {
+            c.train.checkpoint_every = v;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// The base configuration before flags: the run's saved config on `--resume`, else the
+    /// `--config` file, else the preset.
+    pub fn base(&self) -> Result<SpanConfig, ConfigError> {
+        let saved = self.out.join("config.toml");
+        if self.resume && saved.is_file() {
+            SpanConfig::from_file(&saved)
+        } else if let Some(path) = &self.config {
+            SpanConfig::from_file(path)
+        } else {
+            Ok(self.preset.config())
+        }
+    }
+}
+
+/// Runs `trainer train-span`.
+pub fn run_train_span(args: &TrainSpanArgs) -> Result<(), TrainError> {
+    let config = args.apply(args.base()?)?;
+    train(&args.data, &args.out, &config, args.resume)
+}
+
+#[cfg(feature = "torch")]
+fn train(data: &Path, out: &Path, config: &SpanConfig, resume: bool) -> Result<(), TrainError> {
+    let summary = span_loop::train_span(data, out, config, resume)?;
+    tracing::info!(
+        steps = summary.steps,
+        steps_per_second = summary.steps_per_second,
+        first_loss = summary.first_total,
+        final_loss = summary.last_total,
+        "SPAN training finished; checkpoint {}",
+        summary.checkpoint.display()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "torch"))]
+fn train(data: &Path, _out: &Path, _config: &SpanConfig, _resume: bool) -> Result<(), TrainError> {
+    // Check the dataset first so that a user learns about both problems at once.
+    data::scan(data)?;
+    Err(TrainError::NoTorch)
+}
+
+/// Command-line arguments of `trainer eval-span`.
+#[derive(Debug, clap::Args)]
+pub struct EvalSpanArgs {
+    /// Run directory written by `train-span`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Dataset root with ground-truth part masks (`mask_parts/`).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Image folder to score (held-out identities: image_test).
+    #[arg(long, default_value = "image_test", value_parser = ["image_test", "image_query", "image_train"])]
+    pub split: String,
+    /// A pixel belongs to a view's mask when the mask is at least this.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f32,
+    /// Rows in the mask picture `eval/masks.png`.
+    #[arg(long, default_value_t = 8)]
+    pub overlays: usize,
+}
+
+/// Runs `trainer eval-span`.
+pub fn run_eval_span(args: &EvalSpanArgs) -> Result<(), TrainError> {
+    let split: &'static str = match args.split.as_str() {
+        "image_query" => "image_query",
+        "image_train" => data::IMAGE_DIR,
+        _ => "image_test",
+    };
+    evaluate(args, split)
+}
+
+#[cfg(feature = "torch")]
+fn evaluate(args: &EvalSpanArgs, split: &'static str) -> Result<(), TrainError> {
+    let r = eval_span::eval_span(&args.run, &args.data, split, args.threshold, args.overlays)?;
+    let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"));
+    tracing::info!(
+        images = r.images,
+        front = %fmt(r.front),
+        rear = %fmt(r.rear),
+        side = %fmt(r.side),
+        mean = %fmt(r.mean),
+        "mask IoU written to {}",
+        args.run.join("eval").display()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "torch"))]
+fn evaluate(args: &EvalSpanArgs, split: &'static str) -> Result<(), TrainError> {
+    data::scan_with_parts(&args.data, split)?;
+    Err(TrainError::NoTorch)
+}
+
+/// Command-line arguments of `trainer ablate-span`.
+#[derive(Debug, clap::Args)]
+pub struct AblateSpanArgs {
+    /// Dataset root with foreground masks (training) and part masks (scoring, image_test).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output directory: one run per row and `ablation.md`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Starting configuration of every row.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub preset: Preset,
+    /// TOML file overriding the preset.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Steps of each run.
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Mask threshold of the IoU.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f32,
+}
+
+/// Runs `trainer ablate-span`: the four loss settings of the paper's Table 1.
+pub fn run_ablate_span(args: &AblateSpanArgs) -> Result<(), TrainError> {
+    let mut base = match &args.config {
+        Some(path) => SpanConfig::from_file(path)?,
+        None => args.preset.config(),
+    };
+    if let Some(steps) = args.steps {
+        base.train.steps = steps;
+    }
+    base.validate()?;
+    ablate(args, &base)
+}
+
+#[cfg(feature = "torch")]
+fn ablate(args: &AblateSpanArgs, base: &SpanConfig) -> Result<(), TrainError> {
+    let results = ablation::run_ablation(&args.data, &args.out, base, args.threshold)?;
+    tracing::info!(
+        "loss ablation written to {}:\n{}",
+        args.out.join("ablation.md").display(),
+        ablation::markdown(&results)
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "torch"))]
+fn ablate(args: &AblateSpanArgs, _base: &SpanConfig) -> Result<(), TrainError> {
+    data::scan(&args.data)?;
+    Err(TrainError::NoTorch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: TrainSpanArgs,
+    }
+
+    fn parse(extra: &[&str]) -> TrainSpanArgs {
+        let mut argv = vec!["t", "--data", "d", "--out", "o"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).args
+    }
+
+    #[test]
+    fn flags_override_the_preset() {
+        let a = parse(&[
+            "--preset",
+            "tiny",
+            "--steps",
+            "3",
+            "--lr",
+            "0.5",
+            "--no-pretrained",
+        ]);
+        let c = a.apply(a.base().expect("base")).expect("valid");
+        assert_eq!(c.train.steps, 3);
+        assert_eq!(c.train.learning_rate, 0.5);
+        assert_eq!(c.model.input_size, 64);
+        assert!(!c.model.pretrained);
+    }
+
+    #[test]
+    fn invalid_overrides_are_rejected() {
+        let a = parse(&["--batch-size", "0"]);
+        let err = a.apply(a.base().expect("base")).expect_err("zero batch");
+        assert!(err.to_string().contains("batch_size"), "{err}");
+        let a = parse(&["--backbone", "resnet34", "--input-size", "100"]);
+        assert!(a.apply(a.base().expect("base")).is_err());
+    }
+
+    #[test]
+    fn missing_dataset_is_reported_before_anything_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = TrainSpanArgs {
+            data: dir.path().join("nope"),
+            out: dir.path().join("run"),
+            ..parse(&["--preset", "tiny"])
+        };
+        let err = run_train_span(&a).expect_err("no dataset");
+        assert!(err.to_string().contains("image_train/"), "{err}");
+        assert!(!a.out.exists(), "nothing is written for a bad dataset");
+    }
+}

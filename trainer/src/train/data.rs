@@ -1,0 +1,309 @@
+//! The SPAN training set on disk: VeRi-776 layout (`image_train/`), a view-label file,
+//! and per-image foreground masks (`mask_fg/<stem>.png`), optionally ground-truth part
+//! masks (`mask_parts/<stem>.png`, 0 background, 1 front, 2 rear, 3 side).
+//!
+//! View-label files hold one image per line: the image name (or a path ending in it)
+//! first and the view last, separated by commas or whitespace. The view is a SPAN view
+//! name (`front-side`) or a VeRi-776 orientation class 0–7, so the VeRi keypoint files
+//! (`path x1 y1 … x20 y20 orientation`) read unchanged. A header line is allowed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::train::view::View;
+
+/// Sub-directory of training images.
+pub const IMAGE_DIR: &str = "image_train";
+/// Sub-directory of foreground masks.
+pub const FG_DIR: &str = "mask_fg";
+/// Sub-directory of ground-truth part masks.
+pub const PARTS_DIR: &str = "mask_parts";
+/// View-label files looked for in the dataset root, in this order.
+pub const VIEW_FILES: [&str; 3] = ["keypoint_train.txt", "views.csv", "views_train.txt"];
+
+/// Errors finding or reading the training set.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A required directory is missing.
+    #[error("dataset {root}: missing directory {dir}/")]
+    MissingDir {
+        /// Dataset root.
+        root: PathBuf,
+        /// The directory name.
+        dir: &'static str,
+    },
+    /// No view-label file found.
+    #[error("dataset {root}: no view-label file (looked for {candidates})")]
+    NoViewFile {
+        /// Dataset root.
+        root: PathBuf,
+        /// File names tried.
+        candidates: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A malformed view-label line.
+    #[error("{path}:{line}: {reason}")]
+    ViewLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An image that is listed but has no foreground mask.
+    #[error("{image}: no foreground mask at {mask} (SPAN needs one per training image)")]
+    MissingMask {
+        /// The image.
+        image: PathBuf,
+        /// Where the mask was expected.
+        mask: PathBuf,
+    },
+    /// No usable image.
+    #[error("dataset {root}: no labelled training image")]
+    Empty {
+        /// Dataset root.
+        root: PathBuf,
+    },
+}
+
+/// One training image and its labels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sample {
+    /// The image.
+    pub image: PathBuf,
+    /// Its foreground mask.
+    pub fg_mask: PathBuf,
+    /// Its ground-truth part mask, when the dataset has one.
+    pub part_mask: Option<PathBuf>,
+    /// Its viewpoint.
+    pub view: View,
+}
+
+/// Parses a view-label file; returns image file name → view. `path` names it in errors.
+///
+/// With a header line naming an `image` and a `view` column those columns are used;
+/// otherwise the image is the first field and the view the last.
+pub fn parse_view_labels(text: &str, path: &Path) -> Result<HashMap<String, View>, DataError> {
+    let split = |line: &str| -> Vec<String> {
+        line.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .peekable();
+    let mut columns = None;
+    if let Some((_, first)) = lines.peek() {
+        let header = split(first);
+        let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+        if let (Some(image), Some(view)) = (find("image"), find("view")) {
+            columns = Some((image, view));
+            lines.next();
+        } else if header
+            .last()
+            .is_some_and(|v| v.eq_ignore_ascii_case("view"))
+        {
+            lines.next();
+        }
+    }
+    let mut views = HashMap::new();
+    for (line_no, line) in lines {
+        let err = |reason: String| DataError::ViewLine {
+            path: path.to_owned(),
+            line: line_no,
+            reason,
+        };
+        let fields = split(line);
+        let (image_col, view_col) = columns.unwrap_or((0, fields.len().saturating_sub(1)));
+        let (Some(image), Some(label)) = (fields.get(image_col), fields.get(view_col)) else {
+            return Err(err(format!("expected an image and a view, found `{line}`")));
+        };
+        if fields.len() < 2 {
+            return Err(err(format!("expected `<image> <view>`, found `{line}`")));
+        }
+        let view = match label.parse::<u8>() {
+            Ok(o) => View::from_veri_orientation(o)
+                .ok_or_else(|| err(format!("orientation {o} is not in 0–7")))?,
+            Err(_) => label.parse::<View>().map_err(|e| err(e.to_string()))?,
+        };
+        let name = Path::new(image)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| err(format!("`{image}` is not an image name")))?;
+        views.insert(name, view);
+    }
+    Ok(views)
+}
+
+/// Lists the labelled training images under `root`, sorted by name. Images without a view
+/// label are left out; a labelled image without a foreground mask is an error.
+pub fn scan(root: &Path) -> Result<Vec<Sample>, DataError> {
+    let images = root.join(IMAGE_DIR);
+    if !images.is_dir() {
+        return Err(DataError::MissingDir {
+            root: root.to_owned(),
+            dir: IMAGE_DIR,
+        });
+    }
+    let view_file = VIEW_FILES
+        .iter()
+        .map(|f| root.join(f))
+        .find(|p| p.is_file())
+        .ok_or_else(|| DataError::NoViewFile {
+            root: root.to_owned(),
+            candidates: VIEW_FILES.join(", "),
+        })?;
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| DataError::Io { path, source }
+    };
+    let text = std::fs::read_to_string(&view_file).map_err(io(&view_file))?;
+    let views = parse_view_labels(&text, &view_file)?;
+
+    let mut names: Vec<String> = std::fs::read_dir(&images)
+        .map_err(io(&images))?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| views.contains_key(n))
+        .collect();
+    names.sort();
+
+    let mut samples = Vec::with_capacity(names.len());
+    for name in names {
+        let stem = Path::new(&name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| name.clone());
+        let image = images.join(&name);
+        let fg_mask = root.join(FG_DIR).join(format!("{stem}.png"));
+        if !fg_mask.is_file() {
+            return Err(DataError::MissingMask {
+                image,
+                mask: fg_mask,
+            });
+        }
+        let part = root.join(PARTS_DIR).join(format!("{stem}.png"));
+        samples.push(Sample {
+            image,
+            fg_mask,
+            part_mask: part.is_file().then_some(part),
+            view: views[&name],
+        });
+    }
+    if samples.is_empty() {
+        return Err(DataError::Empty {
+            root: root.to_owned(),
+        });
+    }
+    Ok(samples)
+}
+
+/// Images of `split_dir` (e.g. `image_test`) that have a ground-truth part mask, sorted by
+/// name, as (image, part mask) pairs.
+pub fn scan_with_parts(
+    root: &Path,
+    split_dir: &'static str,
+) -> Result<Vec<(PathBuf, PathBuf)>, DataError> {
+    let images = root.join(split_dir);
+    if !images.is_dir() {
+        return Err(DataError::MissingDir {
+            root: root.to_owned(),
+            dir: split_dir,
+        });
+    }
+    let parts = root.join(PARTS_DIR);
+    if !parts.is_dir() {
+        return Err(DataError::MissingDir {
+            root: root.to_owned(),
+            dir: PARTS_DIR,
+        });
+    }
+    let mut pairs: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(&images)
+        .map_err(|source| DataError::Io {
+            path: images.clone(),
+            source,
+        })?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter_map(|image| {
+            let stem = image.file_stem()?.to_string_lossy().into_owned();
+            let mask = parts.join(format!("{stem}.png"));
+            mask.is_file().then_some((image, mask))
+        })
+        .collect();
+    pairs.sort();
+    if pairs.is_empty() {
+        return Err(DataError::Empty {
+            root: root.to_owned(),
+        });
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_span_names_and_veri_keypoint_lines() {
+        let text = "image view\n0001_c001_0_0.jpg front-side\n\n# comment\n";
+        let v = parse_view_labels(text, Path::new("v.txt")).expect("parses");
+        assert_eq!(v["0001_c001_0_0.jpg"], View::FrontSide);
+        let text = "image_train/0002_c002_1_0.jpg 10 20 -1 -1 7\n";
+        let v = parse_view_labels(text, Path::new("keypoint_train.txt")).expect("parses");
+        assert_eq!(v["0002_c002_1_0.jpg"], View::RearSide);
+        let csv = "image,id,camera,view,orientation,azimuth_deg\n\
+                   image_train/0001_c002_3_0.jpg,1,2,rear_side,4,147.5\n";
+        let v = parse_view_labels(csv, Path::new("views.csv")).expect("parses");
+        assert_eq!(v["0001_c002_3_0.jpg"], View::RearSide);
+        assert_eq!(v.len(), 1);
+    }
+
+    #[test]
+    fn bad_view_lines_name_file_and_line() {
+        let err = parse_view_labels("a.jpg front\nb.jpg top\n", Path::new("views.txt"))
+            .expect_err("unknown view");
+        assert!(err.to_string().starts_with("views.txt:2:"), "{err}");
+        let err = parse_view_labels("a.jpg 9\n", Path::new("k.txt")).expect_err("orientation 9");
+        assert!(err.to_string().contains("k.txt:1"), "{err}");
+        let err =
+            parse_view_labels("a.jpg front\nlonely\n", Path::new("k.txt")).expect_err("one field");
+        assert!(err.to_string().contains("k.txt:2"), "{err}");
+    }
+
+    #[test]
+    fn scan_reports_missing_pieces() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let err = scan(root).expect_err("no image dir");
+        assert!(err.to_string().contains("image_train/"), "{err}");
+
+        std::fs::create_dir(root.join(IMAGE_DIR)).expect("mkdir");
+        std::fs::write(root.join(IMAGE_DIR).join("a.jpg"), b"").expect("write");
+        assert!(matches!(scan(root), Err(DataError::NoViewFile { .. })));
+
+        std::fs::write(root.join("views_train.txt"), "a.jpg side\n").expect("write");
+        let err = scan(root).expect_err("no mask");
+        assert!(err.to_string().contains("mask_fg/a.png"), "{err}");
+
+        std::fs::create_dir(root.join(FG_DIR)).expect("mkdir");
+        std::fs::write(root.join(FG_DIR).join("a.png"), b"").expect("write");
+        let samples = scan(root).expect("scans");
+        assert_eq!(samples.len(), 1);
+        assert_eq!(samples[0].view, View::Side);
+        assert_eq!(samples[0].part_mask, None);
+    }
+}

@@ -1,0 +1,355 @@
+//! The SPAN step-1 training loop: view-balanced batches, flips, Adam on
+//! λ_recon·L_recon + λ_area·L_area + λ_div·L_div, a progress bar with each term, `loss.csv`
+//! and safetensors checkpoints with resume.
+//!
+//! Resume restores the weights (including batch-norm statistics) and the step count; Adam's
+//! moment estimates are not part of the checkpoint (libtorch's optimiser state is not
+//! exposed by tch) and restart from zero.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Tensor};
+
+use crate::config::{Backbone, SpanConfig};
+use crate::loss::{Lambdas, SpanLosses, span_losses};
+use crate::model::load_backbone_weights;
+use crate::model::span::{BACKBONE_PREFIX, SpanNet};
+use crate::torch_env;
+use crate::train::TrainError;
+use crate::train::batch::{self, Batch};
+use crate::train::data::{self, Sample};
+use crate::train::example::{self, Example};
+use crate::train::run_dir::{LossRow, RunDir, RunState};
+use crate::train::sampler::{BalancedSampler, Pick};
+
+/// Outcome of a run.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Steps done in this invocation.
+    pub steps: u64,
+    /// Steps per second in this invocation (data loading included).
+    pub steps_per_second: f64,
+    /// Total loss of the first step of this invocation.
+    pub first_total: f64,
+    /// Total loss of the last step.
+    pub last_total: f64,
+    /// The last checkpoint written.
+    pub checkpoint: PathBuf,
+}
+
+/// A SPAN network with its variables.
+pub struct SpanModel {
+    /// Variables (weights and batch-norm statistics).
+    pub vs: nn::VarStore,
+    /// The network.
+    pub net: SpanNet,
+}
+
+impl SpanModel {
+    /// A freshly initialised network for `config` on `device`, seeded by the config.
+    pub fn new(config: &SpanConfig, device: Device) -> Self {
+        tch::manual_seed(config.train.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let net = SpanNet::new(&vs.root(), &config.model);
+        Self { vs, net }
+    }
+
+    /// Loads a checkpoint written by [`RunDir::checkpoint`].
+    pub fn load(&mut self, path: &Path) -> Result<(), TrainError> {
+        self.vs.load(path).map_err(|source| TrainError::Torch {
+            what: format!("loading checkpoint {}", path.display()),
+            source,
+        })
+    }
+}
+
+fn torch_err(what: &str) -> impl FnOnce(tch::TchError) -> TrainError + '_ {
+    move |source| TrainError::Torch {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+/// Loads ImageNet weights into the backbone when the config asks for them.
+fn init_backbone(model: &mut SpanModel, config: &SpanConfig) -> Result<(), TrainError> {
+    if !config.model.pretrained {
+        return Ok(());
+    }
+    let path = match &config.model.weights {
+        Some(p) => p.clone(),
+        None if config.model.backbone == Backbone::Resnet34 => {
+            return Err(TrainError::NoWeights(
+                "no ResNet-34 weights are installed; pass --weights".into(),
+            ));
+        }
+        None => {
+            let cache = torch_env::cache_dir().ok_or_else(|| {
+                TrainError::NoWeights("no cache directory (HOME is not set)".into())
+            })?;
+            torch_env::installed_mobilenet_weights(&cache).map_err(TrainError::NoWeights)?
+        }
+    };
+    let report = load_backbone_weights(&mut model.vs, BACKBONE_PREFIX, &path)?;
+    tracing::info!(
+        tensors = report.tensors,
+        elements = report.elements,
+        unused = report.unused.len(),
+        "ImageNet weights loaded from {}",
+        path.display()
+    );
+    Ok(())
+}
+
+fn load_examples(
+    samples: &[Sample],
+    picks: &[Pick],
+    size: u32,
+) -> Result<Vec<Example>, TrainError> {
+    picks
+        .par_iter()
+        .map(|p| {
+            let ex = example::load(&samples[p.index], size)?;
+            Ok(if p.flip { ex.flipped() } else { ex })
+        })
+        .collect()
+}
+
+/// One optimiser step; returns the loss terms (detached).
+pub fn train_step(
+    model: &SpanModel,
+    opt: &mut nn::Optimizer,
+    batch: &Batch,
+    config: &SpanConfig,
+) -> SpanLosses {
+    let masks = model.net.masks(&batch.images, true);
+    let losses = compute_losses(&masks, batch, config);
+    opt.backward_step(&losses.total);
+    SpanLosses {
+        recon: losses.recon.detach(),
+        area: losses.area.detach(),
+        div: losses.div.detach(),
+        total: losses.total.detach(),
+    }
+}
+
+/// The losses of `masks` on `batch` under `config`.
+pub fn compute_losses(masks: &Tensor, batch: &Batch, config: &SpanConfig) -> SpanLosses {
+    let l = &config.loss;
+    span_losses(
+        masks,
+        &batch.labels,
+        &batch.fg,
+        &batch.max_area,
+        [l.margin.front_rear, l.margin.front_side, l.margin.rear_side],
+        Lambdas {
+            recon: l.lambda_recon,
+            area: l.lambda_area,
+            div: l.lambda_div,
+        },
+    )
+}
+
+fn progress_bar(start: u64, total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total).with_position(start);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} ({per_sec}, eta {eta}) {msg}",
+        )
+        .expect("the progress template is a valid constant"),
+    );
+    bar
+}
+
+/// Trains SPAN on the dataset at `data`, writing the run to `out`.
+pub fn train_span(
+    data: &Path,
+    out: &Path,
+    config: &SpanConfig,
+    resume: bool,
+) -> Result<Summary, TrainError> {
+    config.validate()?;
+    let samples = data::scan(data)?;
+    let run = RunDir::new(out);
+    let state = run.state()?;
+    match (state, resume) {
+        (Some(_), false) => return Err(TrainError::RunExists(out.to_owned())),
+        (None, true) => return Err(TrainError::NothingToResume(out.to_owned())),
+        _ => {}
+    }
+    if config.train.threads > 0 {
+        tch::set_num_threads(config.train.threads as i32);
+    }
+    let device = Device::cuda_if_available();
+    let mut model = SpanModel::new(config, device);
+    let start = match state {
+        Some(s) => {
+            model.load(&run.latest())?;
+            run.save_config(config)?;
+            s.step
+        }
+        None => {
+            init_backbone(&mut model, config)?;
+            run.start(config)?;
+            0
+        }
+    };
+    let views: Vec<_> = samples.iter().map(|s| s.view).collect();
+    let sampler = BalancedSampler::new(&views, config.train.seed, config.train.flip);
+    tracing::info!(
+        images = samples.len(),
+        views = sampler.views(),
+        ?device,
+        start,
+        steps = config.train.steps,
+        "training SPAN"
+    );
+    let mut opt = nn::Adam::default()
+        .build(&model.vs, config.train.learning_rate)
+        .map_err(torch_err("building the Adam optimiser"))?;
+
+    let bar = progress_bar(start, config.train.steps);
+    let began = Instant::now();
+    let mut rows = Vec::new();
+    let mut first_total = f64::NAN;
+    let mut last_total = f64::NAN;
+    let mut checkpoint = run.latest();
+    let batch_size = config.train.batch_size as usize;
+    for step in start..config.train.steps {
+        let picks = sampler.batch(step, batch_size);
+        let examples = load_examples(&samples, &picks, config.model.input_size)?;
+        let batch = batch::stack(&examples, &config.loss.max_area, device);
+        let l = train_step(&model, &mut opt, &batch, config);
+        let row = LossRow {
+            step: step + 1,
+            recon: l.recon.double_value(&[]),
+            area: l.area.double_value(&[]),
+            div: l.div.double_value(&[]),
+            total: l.total.double_value(&[]),
+            seconds: began.elapsed().as_secs_f64(),
+        };
+        if !row.total.is_finite() {
+            run.append_rows(&rows)?;
+            return Err(TrainError::Diverged {
+                step: row.step,
+                checkpoint: run.latest(),
+            });
+        }
+        if first_total.is_nan() {
+            first_total = row.total;
+        }
+        last_total = row.total;
+        bar.set_message(format!(
+            "recon {:.4} area {:.4} div {:.4} total {:.4}",
+            row.recon, row.area, row.div, row.total
+        ));
+        bar.inc(1);
+        rows.push(row);
+        let done = step + 1;
+        if done % config.train.checkpoint_every == 0 || done == config.train.steps {
+            run.append_rows(&rows)?;
+            rows.clear();
+            run.plot_losses()?;
+            checkpoint = run.checkpoint(&model.vs, RunState { step: done })?;
+        }
+    }
+    bar.finish();
+    let steps = config.train.steps.saturating_sub(start);
+    let secs = began.elapsed().as_secs_f64();
+    Ok(Summary {
+        steps,
+        steps_per_second: if secs > 0.0 { steps as f64 / secs } else { 0.0 },
+        first_total,
+        last_total,
+        checkpoint,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::config::Preset;
+    use crate::train::test_fixture::write_dataset;
+    use tch::{Kind, Tensor};
+
+    pub(crate) fn tiny(steps: u64) -> SpanConfig {
+        let mut c = Preset::Tiny.config();
+        c.train.steps = steps;
+        c.train.checkpoint_every = 2;
+        c.train.threads = 1;
+        c
+    }
+
+    fn csv_totals(run: &Path) -> Vec<f64> {
+        let text = std::fs::read_to_string(run.join("loss.csv")).expect("csv");
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(crate::train::run_dir::CSV_HEADER));
+        lines
+            .map(|l| {
+                l.split(',')
+                    .nth(4)
+                    .expect("total column")
+                    .parse()
+                    .expect("number")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_few_steps_on_tiny_data_reduce_the_loss() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (data, run) = (dir.path().join("data"), dir.path().join("run"));
+        write_dataset(&data, 9);
+        let summary = train_span(&data, &run, &tiny(24), false).expect("trains");
+        assert_eq!(summary.steps, 24);
+        let totals = csv_totals(&run);
+        assert_eq!(totals.len(), 24);
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (early, late) = (mean(&totals[..4]), mean(&totals[20..]));
+        assert!(late < 0.8 * early, "loss {early:.4} → {late:.4}");
+        assert!(run.join("checkpoints/step-000024.safetensors").is_file());
+        let plot = image::open(run.join("loss.png")).expect("loss curve");
+        assert_eq!(plot.width(), crate::train::loss_plot::WIDTH);
+    }
+
+    #[test]
+    fn checkpoint_reload_gives_identical_masks_and_resume_continues() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (data, run) = (dir.path().join("data"), dir.path().join("run"));
+        write_dataset(&data, 6);
+        let config = tiny(2);
+        let summary = train_span(&data, &run, &config, false).expect("trains");
+
+        let x = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let mut a = SpanModel::new(&config, Device::Cpu);
+        a.load(&summary.checkpoint).expect("loads");
+        let mut b = SpanModel::new(
+            &SpanConfig {
+                train: crate::config::TrainConfig {
+                    seed: 99,
+                    ..config.train.clone()
+                },
+                ..config.clone()
+            },
+            Device::Cpu,
+        );
+        let fresh = b.net.masks(&x, false);
+        b.load(&run.join("latest.safetensors")).expect("loads");
+        let (ma, mb) = (a.net.masks(&x, false), b.net.masks(&x, false));
+        assert!(ma.equal(&mb), "reloaded checkpoints differ");
+        assert!(!fresh.equal(&mb), "loading changed nothing");
+
+        let err = train_span(&data, &run, &config, false).expect_err("run exists");
+        assert!(matches!(err, TrainError::RunExists(_)), "{err}");
+        let more = train_span(&data, &run, &tiny(4), true).expect("resumes");
+        assert_eq!(more.steps, 2);
+        assert_eq!(csv_totals(&run).len(), 4);
+        let saved = SpanConfig::from_file(&run.join("config.toml")).expect("config");
+        assert_eq!(saved.train.steps, 4, "config.toml follows the resumed run");
+        let err = train_span(&data, &dir.path().join("empty"), &config, true).expect_err("nothing");
+        assert!(matches!(err, TrainError::NothingToResume(_)), "{err}");
+    }
+}
