@@ -1,11 +1,26 @@
-//! `edge-agent`: the roadside unit. Capture, vehicle crops, inference and delivery are
-//! built up in this package; today it decodes and checks signature files.
+//! `edge-agent`: the roadside unit. `run` captures, detects, embeds, signs, queues and
+//! publishes; `check` validates a deployment; `bench` measures this device; `inspect`
+//! decodes a signature file; `fixture` writes a tiny stand-in model.
+
+mod bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use spanreid_edge::capture::FrameSource;
+use spanreid_edge::capture::replay::{Pace, ReplaySource};
+use spanreid_edge::config::{Config, Validated};
+use spanreid_edge::infer::tract::TractEmbedder;
+use spanreid_edge::infer::{Embedder, fixture, manifest};
+use spanreid_edge::metrics::Metrics;
+use spanreid_edge::publish::PublishSettings;
+use spanreid_edge::queue::{DiskQueue, QueueSettings};
+use spanreid_edge::sign::{Signer, ident};
+use spanreid_edge::{metrics_http, pipeline};
 
 #[derive(Parser)]
 #[command(name = "edge-agent", version, about = "spanreid roadside unit")]
@@ -14,17 +29,82 @@ struct Cli {
     command: Command,
 }
 
+/// Flags that override the config file.
+#[derive(clap::Args, Clone, Debug, Default)]
+struct Overrides {
+    /// Configuration file (TOML); built-in defaults when absent.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Replay this frame folder instead of the configured source.
+    #[arg(long)]
+    replay: Option<PathBuf>,
+    /// Pace the replay at the configured fps.
+    #[arg(long)]
+    realtime: bool,
+    /// Broker as host:port.
+    #[arg(long)]
+    broker: Option<String>,
+    /// Queue directory.
+    #[arg(long)]
+    queue: Option<PathBuf>,
+    /// Model manifest.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// Model name in the manifest.
+    #[arg(long)]
+    model: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Run the agent until the source ends (replay) or forever (camera).
+    Run(Overrides),
+    /// Validate the config, the model files, the camera and the broker.
+    Check {
+        #[command(flatten)]
+        overrides: Overrides,
+        /// Skip the broker connection test.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Measure crops/s of the model, frames/s of detection and tracking, and queue ops/s.
+    Bench {
+        /// Model manifest (default: a generated fixture model).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Model name in the manifest.
+        #[arg(long, default_value = "fixture")]
+        model: String,
+        /// Crops per batch.
+        #[arg(long, default_value_t = 4)]
+        batch: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
     /// Decode a signature file (wire format) and print its header.
     Inspect {
         /// File holding one encoded signature.
         file: PathBuf,
     },
+    /// Write a tiny stand-in ONNX model and its manifest.
+    Fixture {
+        /// Output folder.
+        out: PathBuf,
+        /// Input size (square).
+        #[arg(long, default_value_t = 64)]
+        size: u32,
+        /// Feature dimension.
+        #[arg(long, default_value_t = 64)]
+        dim: usize,
+    },
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {
@@ -39,29 +119,215 @@ fn main() -> ExitCode {
     }
 }
 
+fn load_config(o: &Overrides) -> anyhow::Result<Validated> {
+    let mut c = match &o.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(dir) = &o.replay {
+        c.camera.source = "replay".into();
+        c.camera.replay_dir = dir.clone();
+    }
+    if o.realtime {
+        c.camera.replay_realtime = true;
+    }
+    if let Some(b) = &o.broker {
+        let (host, port) = b.rsplit_once(':').context("--broker must be host:port")?;
+        c.mqtt.host = host.to_string();
+        c.mqtt.port = port
+            .parse()
+            .with_context(|| format!("--broker port {port:?}"))?;
+    }
+    if let Some(q) = &o.queue {
+        c.queue.dir = q.clone();
+    }
+    if let Some(m) = &o.manifest {
+        c.model.manifest = m.clone();
+    }
+    if let Some(m) = &o.model {
+        c.model.name = m.clone();
+    }
+    Ok(c.validate()?)
+}
+
+fn open_source(v: &Validated) -> anyhow::Result<Box<dyn FrameSource>> {
+    let c = &v.config.camera;
+    match c.source.as_str() {
+        "replay" => {
+            let pace = if c.replay_realtime {
+                Pace::RealTime { fps: c.fps }
+            } else {
+                Pace::Fast { fps: c.fps }
+            };
+            let start = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64);
+            Ok(Box::new(ReplaySource::open(&c.replay_dir, pace, start)?))
+        }
+        #[cfg(feature = "v4l")]
+        "v4l2" => {
+            use spanreid_edge::capture::v4l::{CameraSettings, PixelFormat, V4lSource};
+            let format = if c.pixel_format == "mjpeg" {
+                PixelFormat::Mjpeg
+            } else {
+                PixelFormat::Yuyv
+            };
+            Ok(Box::new(V4lSource::open(CameraSettings {
+                device: c.device.clone(),
+                width: c.width,
+                height: c.height,
+                fps: c.fps.round() as u32,
+                format,
+                max_backoff: Duration::from_secs(10),
+            })?))
+        }
+        other => bail!(
+            "camera.source {other:?} is not available in this build (v4l2 needs the `v4l` feature)"
+        ),
+    }
+}
+
+fn load_model(v: &Validated) -> anyhow::Result<TractEmbedder> {
+    let m = &v.config.model;
+    let resolved = manifest::load(&m.manifest, &m.name)?;
+    Ok(TractEmbedder::load(resolved)?)
+}
+
+fn publish_settings(v: &Validated) -> PublishSettings {
+    let (c, m) = (&v.config.camera, &v.config.mqtt);
+    PublishSettings {
+        host: m.host.clone(),
+        port: m.port,
+        client_id: format!("spanreid-edge-{}-{}", c.site, c.id),
+        site: c.site.clone(),
+        camera: c.id.clone(),
+        keep_alive: v.config.keep_alive(),
+        credentials: (!m.username.is_empty()).then(|| (m.username.clone(), m.password.clone())),
+        #[cfg(feature = "tls")]
+        tls: m.tls_ca.clone().map(|ca| spanreid_edge::tls::TlsFiles {
+            ca,
+            client: m.tls_client_cert.clone().zip(m.tls_client_key.clone()),
+        }),
+        window: m.window,
+        max_backoff: Duration::from_secs(30),
+        status_interval: Duration::from_secs(m.status_interval_s.max(1)),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Inspect { file } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let envelope = spanreid::signature::Envelope::decode(&bytes)
-                .with_context(|| format!("decoding {}", file.display()))?;
-            let sig = envelope.signature();
-            #[allow(clippy::print_stdout)]
-            {
-                println!(
-                    "site={} camera={} seq={} track={} t_us={} dim={} area_ratios={:?} bytes={}",
-                    sig.site,
-                    sig.camera,
-                    sig.sequence,
-                    sig.track_id,
-                    sig.capture_time_us,
-                    sig.dim(),
-                    sig.area_ratios.0,
-                    bytes.len()
-                );
-            }
+        Command::Run(o) => run_agent(&o),
+        Command::Check { overrides, offline } => check(&overrides, offline),
+        Command::Bench {
+            manifest,
+            model,
+            batch,
+            seconds,
+        } => bench::run(manifest, &model, batch, seconds),
+        Command::Inspect { file } => inspect(&file),
+        Command::Fixture { out, size, dim } => {
+            let path = fixture::write(
+                &out,
+                fixture::FixtureShape {
+                    height: size,
+                    width: size,
+                    dim,
+                },
+            )?;
+            tracing::info!(manifest = %path.display(), "fixture model written");
             Ok(())
         }
     }
+}
+
+fn run_agent(o: &Overrides) -> anyhow::Result<()> {
+    let v = load_config(o)?;
+    let embedder = load_model(&v)?;
+    let signer = Signer {
+        site: ident(&v.config.camera.site)?,
+        camera: ident(&v.config.camera.id)?,
+        key: v.key.clone(),
+        model_id: embedder.model_id(),
+    };
+    let source = open_source(&v)?;
+    let settings = QueueSettings {
+        capacity: v.config.queue.capacity,
+        segment_records: 4096,
+    };
+    let (queue, recovery) = DiskQueue::open(&v.config.queue.dir, settings)?;
+    tracing::info!(
+        pending = recovery.pending,
+        torn = recovery.torn_files,
+        "queue opened"
+    );
+    let metrics = Arc::new(Metrics::default());
+    Metrics::set(&metrics.queue_depth, queue.len() as u64);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(addr) = v.metrics_listen {
+        let bound = metrics_http::serve(addr, metrics.clone(), stop.clone())
+            .with_context(|| format!("metrics endpoint {addr}"))?;
+        tracing::info!(%bound, "Prometheus endpoint up");
+    }
+    let publish = Some(publish_settings(&v));
+    let summary = pipeline::run(pipeline::Parts {
+        source,
+        embedder: Box::new(embedder),
+        settings: v,
+        signer,
+        queue: Arc::new(Mutex::new(queue)),
+        metrics,
+        publish,
+    })?;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(
+        frames = summary.frames,
+        signatures = summary.signatures,
+        fps = summary.frames as f64 / summary.seconds.max(1e-9),
+        "source ended, queue delivered"
+    );
+    Ok(())
+}
+
+fn check(o: &Overrides, offline: bool) -> anyhow::Result<()> {
+    let v = load_config(o)?;
+    tracing::info!("config valid");
+    let model = load_model(&v).context("model")?;
+    tracing::info!(dim = model.dim(), path = %model.model().path.display(), "model loads and matches its sha256");
+    let _source = open_source(&v).context("camera")?;
+    tracing::info!(source = %v.config.camera.source, "camera opens");
+    std::fs::create_dir_all(&v.config.queue.dir)
+        .with_context(|| format!("queue dir {}", v.config.queue.dir.display()))?;
+    if !offline {
+        let m = &v.config.mqtt;
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(&(m.host.as_str(), m.port))
+            .with_context(|| format!("resolving broker {}", m.host))?
+            .next()
+            .with_context(|| format!("broker {} has no address", m.host))?;
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .with_context(|| format!("broker {addr} unreachable"))?;
+        tracing::info!(%addr, "broker reachable");
+    }
+    Ok(())
+}
+
+fn inspect(file: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let envelope = spanreid::signature::Envelope::decode(&bytes)
+        .with_context(|| format!("decoding {}", file.display()))?;
+    let sig = envelope.signature();
+    #[allow(clippy::print_stdout)]
+    {
+        println!(
+            "site={} camera={} seq={} track={} t_us={} dim={} area_ratios={:?} bytes={}",
+            sig.site,
+            sig.camera,
+            sig.sequence,
+            sig.track_id,
+            sig.capture_time_us,
+            sig.dim(),
+            sig.area_ratios.0,
+            bytes.len()
+        );
+    }
+    Ok(())
 }

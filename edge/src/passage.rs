@@ -64,7 +64,7 @@ impl Candidate {
 
     fn better_than(&self, other: &Candidate) -> bool {
         let (a, b) = (self.rank(), other.rank());
-        a.0 > b.0 || (a.0 == b.0 && a.1 > b.1)
+        (a.0 && !b.0) || (a.0 == b.0 && a.1 > b.1)
     }
 }
 

@@ -98,7 +98,7 @@ impl Tracker {
             .hypot(t.bbox.height() as f32)
             .max(1.0);
         let rel = dist / diag;
-        (rel <= self.settings.max_centre_distance).then(|| 1.0 - rel)
+        (rel <= self.settings.max_centre_distance).then_some(1.0 - rel)
     }
 
     /// Feeds the detections of frame `frame`.

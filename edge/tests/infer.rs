@@ -1,5 +1,7 @@
 //! The tract path on a real ONNX file: loading, checksum, preprocessing and batching.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use spanreid_edge::frame::Crop;
 use spanreid_edge::infer::fixture::{self, FixtureShape};
 use spanreid_edge::infer::manifest;

@@ -1,5 +1,7 @@
 //! Publishing through a real mosquitto, with the broker stopped and restarted mid-stream.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 mod support;
 
 use std::collections::BTreeSet;

@@ -1,5 +1,7 @@
 //! The on-disk queue: durability across reopen, torn tails, capacity drops.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::fs::OpenOptions;
 use std::io::Write;
 

@@ -40,6 +40,9 @@ pub fn new_index(settings: &Settings) -> DefaultIndex {
 /// Run the hub with `settings` until `stop` is set: start the embedded broker if asked,
 /// open the database, rebuild the gallery, then ingest.
 pub fn run(settings: &Settings, stop: &Arc<AtomicBool>) -> Result<mqtt::RunCounts, HubError> {
+    if settings.keys.is_empty() {
+        tracing::warn!("no cameras configured: every signature will be rejected");
+    }
     if let Some(listen) = settings.embedded_listen {
         broker::spawn(listen)?;
     }

@@ -237,16 +237,17 @@ impl MatchListener {
 pub fn wait_for(db: &Path, what: &str, done: impl Fn(&StoreStats) -> bool) -> StoreStats {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some(store) = db.exists().then(|| SqliteStore::open(db).ok()).flatten() {
-            if let Ok(stats) = store.stats() {
-                if done(&stats) {
-                    return stats;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "timed out waiting for {what}: {stats:?}"
-                );
-            }
+        let stats = db
+            .exists()
+            .then(|| SqliteStore::open(db).ok())
+            .flatten()
+            .and_then(|store| store.stats().ok());
+        match stats {
+            Some(stats) if done(&stats) => return stats,
+            other => assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {other:?}"
+            ),
         }
         thread::sleep(Duration::from_millis(20));
     }

@@ -4,7 +4,7 @@
 /// buffer is shorter than `width * height * 2` bytes or the width is odd.
 pub fn yuyv_to_rgb(yuyv: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
     let pixels = width as usize * height as usize;
-    if width % 2 != 0 || yuyv.len() < pixels * 2 {
+    if !width.is_multiple_of(2) || yuyv.len() < pixels * 2 {
         return None;
     }
     let mut rgb = Vec::with_capacity(pixels * 3);

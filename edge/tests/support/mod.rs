@@ -1,5 +1,6 @@
 //! A real mosquitto on a free loopback port, and a subscriber that collects payloads.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
