@@ -38,3 +38,10 @@ fuzz-smoke:
 	    "$${CARGO_TARGET_DIR:-target}/fuzz-corpus" tests/fuzz/seeds -- \
 	    -max_total_time=$(FUZZ_SECONDS) 2>&1 | tail -n 20; \
 	else echo "fuzz-smoke: no nightly toolchain, skipped"; fi
+
+.PHONY: cross
+# edge-agent for Jetson (aarch64; JetPack 6 = glibc 2.35, JetPack 5 = glibc 2.31), then the
+# aarch64 binaries under qemu against the x86 build, publishing to a loopback broker.
+cross:
+	cross/build.sh all
+	cross/smoke.sh all

@@ -5,6 +5,8 @@
 //! values; devices, files and sockets stay in [`capture`], [`queue`], [`publish`] and
 //! [`metrics_http`].
 
+#![deny(missing_docs)]
+
 pub mod capture;
 pub mod config;
 pub mod detect;
@@ -16,6 +18,7 @@ pub mod passage;
 pub mod pipeline;
 pub mod publish;
 pub mod queue;
+pub mod record;
 pub mod sign;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -18,9 +18,9 @@ use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-/// Largest record payload accepted (and believed on recovery).
-pub const MAX_RECORD: usize = 1 << 20;
-const HEADER: usize = 8;
+pub use crate::record::MAX_RECORD;
+use crate::record::{HEADER, frame, scan, u64_at};
+
 const ACKED: u8 = 1;
 const DROPPED: u8 = 2;
 
@@ -107,41 +107,6 @@ fn segment_path(dir: &Path, first: u64) -> PathBuf {
     dir.join(format!("seg-{first:020}.log"))
 }
 
-fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut rec = Vec::with_capacity(HEADER + payload.len());
-    rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    rec.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    rec.extend_from_slice(payload);
-    rec
-}
-
-/// Splits a file's bytes into framed payloads `(offset, payload)`; returns them and the
-/// length of the valid prefix.
-fn scan(bytes: &[u8]) -> (Vec<(u64, &[u8])>, usize) {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while bytes.len() - pos >= HEADER {
-        let len = u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]])
-            as usize;
-        let crc = u32::from_le_bytes([
-            bytes[pos + 4],
-            bytes[pos + 5],
-            bytes[pos + 6],
-            bytes[pos + 7],
-        ]);
-        let end = pos + HEADER + len;
-        if len > MAX_RECORD + 8
-            || end > bytes.len()
-            || crc32fast::hash(&bytes[pos + HEADER..end]) != crc
-        {
-            break;
-        }
-        out.push((pos as u64, &bytes[pos + HEADER..end]));
-        pos = end;
-    }
-    (out, pos)
-}
-
 /// Reads a file, truncating it after its last valid record.
 fn read_valid(path: &Path, rec: &mut Recovery) -> Result<Vec<u8>, QueueError> {
     let mut bytes = Vec::new();
@@ -169,12 +134,6 @@ fn sync_dir(dir: &Path) -> Result<(), QueueError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err(dir))
-}
-
-fn u64_at(b: &[u8]) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[..8]);
-    u64::from_le_bytes(a)
 }
 
 impl DiskQueue {

@@ -58,6 +58,7 @@ impl Kernel {
     /// Every kernel this CPU supports, portable first (for comparing them).
     #[cfg(feature = "std")]
     pub fn all_supported() -> std::vec::Vec<Kernel> {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut out = std::vec![Kernel::portable()];
         #[cfg(target_arch = "x86_64")]
         {

@@ -222,7 +222,7 @@ impl FeaturesConfig {
             })
         };
         let stride = self.model.backbone.stride() * 2;
-        if self.model.input_size == 0 || self.model.input_size % stride != 0 {
+        if self.model.input_size == 0 || !self.model.input_size.is_multiple_of(stride) {
             return invalid(
                 "model.input_size",
                 &format!("must be a positive multiple of {stride}"),
@@ -235,7 +235,7 @@ impl FeaturesConfig {
         if !(l.lambda_id >= 0.0 && l.lambda_triplet >= 0.0) {
             return invalid("loss.lambda_id", "the λ must be non-negative");
         }
-        if !(l.margin >= 0.0) {
+        if l.margin.is_nan() || l.margin < 0.0 {
             return invalid("loss.margin", "must be non-negative");
         }
         if !(0.0..1.0).contains(&l.label_smoothing) {
@@ -246,7 +246,10 @@ impl FeaturesConfig {
             return invalid("train.ids_per_batch", "needs at least 2 identities");
         }
         if t.images_per_id < 2 {
-            return invalid("train.images_per_id", "needs at least 2 images per identity");
+            return invalid(
+                "train.images_per_id",
+                "needs at least 2 images per identity",
+            );
         }
         if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
             return invalid("train.learning_rate", "must be positive");

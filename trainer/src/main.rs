@@ -7,8 +7,11 @@ use clap::{Parser, Subcommand};
 mod synth;
 
 mod config;
+mod features_config;
 #[cfg(feature = "torch")]
 mod loss;
+#[cfg(feature = "torch")]
+mod loss_reid;
 #[cfg(feature = "torch")]
 mod model;
 mod torch_env;
@@ -33,6 +36,10 @@ enum Command {
     EvalSpan(train::EvalSpanArgs),
     /// The loss ablation of the paper's Table 1 (four SPAN runs), scored by mask IoU.
     AblateSpan(train::AblateSpanArgs),
+    /// Train the part feature network with ID + CPDM triplet losses (step 2; `torch`).
+    TrainFeatures(train::TrainFeaturesArgs),
+    /// Score a feature run on query/gallery: mAP, CMC, mINP under three metrics (JSON).
+    Eval(train::EvalFeaturesArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +64,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TrainSpan(args) => train::run_train_span(&args)?,
         Command::EvalSpan(args) => train::run_eval_span(&args)?,
         Command::AblateSpan(args) => train::run_ablate_span(&args)?,
+        Command::TrainFeatures(args) => train::run_train_features(&args)?,
+        Command::Eval(args) => train::run_eval_features(&args)?,
     }
     Ok(())
 }

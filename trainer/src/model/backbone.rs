@@ -231,13 +231,6 @@ pub fn stage1(p: &nn::Path<'_>, backbone: Backbone) -> Stage {
 }
 
 /// Stage 2 of `backbone` under `p`, taking stage 1's output.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "stage 2 belongs to the part-feature network of step 2"
-    )
-)]
 pub fn stage2(p: &nn::Path<'_>, backbone: Backbone) -> Stage {
     match backbone {
         Backbone::MobilenetV2 => {

@@ -6,7 +6,7 @@
 //! Input: RGB in [0, 1], N×3×H×W, and the SPAN masks N×3×H'×W' (front, rear, side) of the
 //! same images at any resolution; the ImageNet normalisation happens inside.
 
-use tch::nn::{self, Module, ModuleT};
+use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use crate::features_config::FeatureModelConfig;
@@ -19,10 +19,17 @@ pub const BRANCHES: [&str; 4] = ["global", "front", "rear", "side"];
 /// Variable-name prefix of the shared stage 1.
 pub const STAGE1_PREFIX: &str = "stage1";
 
-/// Variable-name prefix of branch `name`'s stage 2.
+/// Variable-name prefix of branch `name` (its stage 2, FC, neck and classifier).
 pub fn branch_prefix(name: &str) -> String {
     format!("branch_{name}")
 }
+
+/// Variable-name prefix of branch `name`'s stage 2 alone (where ImageNet weights load).
+pub fn branch_backbone_prefix(name: &str) -> String {
+    format!("{}.{BACKBONE}", branch_prefix(name))
+}
+
+const BACKBONE: &str = "backbone";
 
 struct Branch {
     stage2: nn::SequentialT,
@@ -58,7 +65,7 @@ impl FeatureNet {
             .iter()
             .map(|name| {
                 let bp = p / branch_prefix(name);
-                let stage2 = backbone::stage2(&bp, config.backbone);
+                let stage2 = backbone::stage2(&(&bp / BACKBONE), config.backbone);
                 let fc = nn::linear(&bp / "fc", stage2.out_channels, dim, Default::default());
                 let neck = nn::batch_norm1d(&bp / "neck", dim, Default::default());
                 let classifier = nn::linear(
@@ -152,8 +159,8 @@ mod tests {
         }
         let vars = vs.variables();
         assert!(vars.contains_key("stage1.features.13.conv.1.0.weight"));
-        assert!(vars.contains_key("branch_side.features.18.1.running_var"));
-        assert!(!vars.contains_key("branch_side.features.13.conv.1.0.weight"));
+        assert!(vars.contains_key("branch_side.backbone.features.18.1.running_var"));
+        assert!(!vars.contains_key("branch_side.backbone.features.13.conv.1.0.weight"));
         assert_eq!(vars["branch_rear.fc.weight"].size(), [16, 1280]);
     }
 

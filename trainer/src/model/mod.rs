@@ -1,6 +1,7 @@
 //! Networks: backbones split into two stages, and the SPAN mask network.
 
 pub mod backbone;
+pub mod features;
 pub mod span;
 
 use std::path::Path;

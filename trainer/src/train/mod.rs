@@ -25,9 +25,12 @@
 mod cli;
 pub mod data;
 pub mod example;
+mod features_cli;
 pub mod loss_plot;
 pub mod mask_iou;
 pub mod overlay;
+pub mod pk_sampler;
+pub mod reid_data;
 pub mod sampler;
 pub mod view;
 
@@ -37,6 +40,12 @@ pub mod ablation;
 pub mod batch;
 #[cfg(feature = "torch")]
 pub mod eval_span;
+#[cfg(feature = "torch")]
+pub mod features_eval;
+#[cfg(feature = "torch")]
+pub mod features_loop;
+#[cfg(all(test, feature = "torch"))]
+mod reid_fixture;
 #[cfg(feature = "torch")]
 pub mod run_dir;
 #[cfg(feature = "torch")]
@@ -50,6 +59,9 @@ use crate::config::ConfigError;
 
 pub use cli::{
     AblateSpanArgs, EvalSpanArgs, TrainSpanArgs, run_ablate_span, run_eval_span, run_train_span,
+};
+pub use features_cli::{
+    EvalFeaturesArgs, TrainFeaturesArgs, run_eval_features, run_train_features,
 };
 
 /// Errors of a training run.

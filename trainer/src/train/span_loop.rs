@@ -153,7 +153,7 @@ pub fn compute_losses(masks: &Tensor, batch: &Batch, config: &SpanConfig) -> Spa
     )
 }
 
-fn progress_bar(start: u64, total: u64) -> ProgressBar {
+pub(crate) fn progress_bar(start: u64, total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total).with_position(start);
     bar.set_style(
         ProgressStyle::with_template(

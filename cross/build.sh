@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Builds the release `edge-agent` for NVIDIA Jetson (aarch64 Linux):
+#   jetpack6  glibc 2.35 (Ubuntu 22.04 based L4T 36.x) - Debian's aarch64 GNU cross toolchain
+#   jetpack5  glibc 2.31 (Ubuntu 20.04 based L4T 35.x) - cargo-zigbuild pinned to glibc 2.31
+#   all       both (the default)
+# Every build checks the highest GLIBC_ symbol version the binary needs and fails when it is
+# newer than the JetPack's glibc. Results: $SPANREID_CACHE/cross-target/dist/edge-agent-<jetpack>.
+#
+# Environment:
+#   SPANREID_CACHE   cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/spanreid)
+#   EDGE_FEATURES    cargo features of spanreid-edge (default "v4l"; "" for replay-only builds)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SPANREID_CACHE=${SPANREID_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spanreid}
+EDGE_FEATURES=${EDGE_FEATURES-v4l}
+TARGET=aarch64-unknown-linux-gnu
+TARGET_ROOT="$SPANREID_CACHE/cross-target"
+DIST="$TARGET_ROOT/dist"
+ZIG_VENV="$SPANREID_CACHE/zig-venv"
+# Pinned so that a JetPack 5 build today links like one next year.
+ZIGLANG_VERSION=0.15.2
+CARGO_ZIGBUILD_VERSION=0.24.0
+SYSROOT=/usr/aarch64-linux-gnu
+
+log() { echo "cross: $*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root (or sudo) to run: $*"; return 1; fi
+}
+
+ensure_debian_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  as_root apt-get -o DPkg::Lock::Timeout=300 update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+    install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+ensure_rust_target() {
+  rustup target list --installed | grep -qx "$TARGET" || rustup target add "$TARGET"
+}
+
+# cargo-zigbuild's PyPI wheel is a prebuilt binary: installing it takes seconds, where
+# `cargo install cargo-zigbuild` compiles ~150 crates (minutes on a small machine).
+ensure_zig_venv() {
+  local zig_have="" zigbuild_have=""
+  if [ -x "$ZIG_VENV/bin/cargo-zigbuild" ]; then
+    zig_have=$("$ZIG_VENV/bin/python" -c 'from importlib.metadata import version; print(version("ziglang"))' 2>/dev/null || true)
+    zigbuild_have=$("$ZIG_VENV/bin/cargo-zigbuild" --version 2>/dev/null || true)
+  fi
+  if [ "$zig_have" = "$ZIGLANG_VERSION" ] && [ "$zigbuild_have" = "cargo-zigbuild $CARGO_ZIGBUILD_VERSION" ]; then
+    return 0
+  fi
+  log "installing ziglang $ZIGLANG_VERSION and cargo-zigbuild $CARGO_ZIGBUILD_VERSION into $ZIG_VENV"
+  python3 -c 'import ensurepip' 2>/dev/null || ensure_debian_packages python3-venv
+  python3 -m venv "$ZIG_VENV"
+  "$ZIG_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    "ziglang==$ZIGLANG_VERSION" "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
+}
+
+# The highest GLIBC_x.y symbol version the binary references ("none" for a static binary).
+glibc_required() {
+  local v
+  v=$(aarch64-linux-gnu-objdump -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' |
+    sort -uV | tail -n 1)
+  echo "${v:-none}"
+}
+
+# Fails unless the binary is an aarch64 ELF needing at most glibc $2.
+check_binary() {
+  local bin=$1 max=$2 need
+  aarch64-linux-gnu-readelf -h "$bin" | grep -q 'Machine:.*AArch64' ||
+    { log "$bin is not an AArch64 ELF"; return 1; }
+  need=$(glibc_required "$bin")
+  log "$(basename "$bin"): $(du -h "$bin" | cut -f1), needs glibc $need (JetPack has $max)"
+  if [ "$need" != none ] && [ "$(printf '%s\n%s\n' "$need" "$max" | sort -V | tail -n 1)" != "$max" ]; then
+    log "$bin needs glibc $need, newer than $max"
+    return 1
+  fi
+}
+
+feature_args() {
+  if [ -n "$EDGE_FEATURES" ]; then echo "--features=$EDGE_FEATURES"; fi
+}
+
+# bindgen (the `v4l` feature) parses the target's kernel headers from the cross sysroot.
+export BINDGEN_EXTRA_CLANG_ARGS_aarch64_unknown_linux_gnu="--sysroot=$SYSROOT -I$SYSROOT/include"
+
+build_jetpack6() {
+  local dir="$TARGET_ROOT/jetpack6" start
+  start=$(date +%s)
+  log "JetPack 6 (glibc 2.35): cargo build --release --target $TARGET $(feature_args)"
+  # shellcheck disable=SC2046
+  CARGO_TARGET_DIR="$dir" \
+    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+    CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+    AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar \
+    cargo build --release --locked -p spanreid-edge --bin edge-agent --target "$TARGET" $(feature_args)
+  mkdir -p "$DIST"
+  # The release profile keeps debug info for profiling; the device gets a stripped copy.
+  aarch64-linux-gnu-strip -o "$DIST/edge-agent-jetpack6" "$dir/$TARGET/release/edge-agent"
+  log "JetPack 6 build took $(($(date +%s) - start)) s"
+  check_binary "$DIST/edge-agent-jetpack6" 2.35
+}
+
+build_jetpack5() {
+  local dir="$TARGET_ROOT/jetpack5" start
+  ensure_zig_venv
+  start=$(date +%s)
+  log "JetPack 5 (glibc 2.31): cargo zigbuild --release --target $TARGET.2.31 $(feature_args)"
+  # shellcheck disable=SC2046
+  PATH="$ZIG_VENV/bin:$PATH" CARGO_TARGET_DIR="$dir" \
+    cargo-zigbuild zigbuild --release --locked -p spanreid-edge --bin edge-agent \
+    --target "$TARGET.2.31" $(feature_args)
+  mkdir -p "$DIST"
+  # The release profile keeps debug info for profiling; the device gets a stripped copy.
+  aarch64-linux-gnu-strip -o "$DIST/edge-agent-jetpack5" "$dir/$TARGET/release/edge-agent"
+  log "JetPack 5 build took $(($(date +%s) - start)) s"
+  check_binary "$DIST/edge-agent-jetpack5" 2.31
+}
+
+main() {
+  local which=${1:-all}
+  case "$which" in jetpack6 | jetpack5 | all) ;; *)
+    echo "usage: $0 [jetpack6|jetpack5|all]" >&2
+    exit 2
+    ;;
+  esac
+  local packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu)
+  [ -n "$EDGE_FEATURES" ] && packages+=(libclang-dev)
+  ensure_debian_packages "${packages[@]}"
+  ensure_rust_target
+  case "$which" in
+  jetpack6) build_jetpack6 ;;
+  jetpack5) build_jetpack5 ;;
+  all) build_jetpack6 && build_jetpack5 ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Runs the aarch64 `edge-agent` builds of cross/build.sh under qemu-aarch64-static and checks
+# that each behaves like the x86 binary of the same tree:
+#   1. `--version` prints the same line;
+#   2. `inspect` decodes the committed golden signature to the same line;
+#   3. `run` on a replayed synthetic stream (moving vehicles, a generated fixture model)
+#      publishes to a mosquitto on a free loopback port, and the signatures a `mosquitto_sub`
+#      receives decode to the same lines as those the x86 binary publishes (sequence numbers
+#      and capture times, which follow the wall clock, left out).
+# Usage: cross/smoke.sh [jetpack6|jetpack5|all]   (default: every build present in dist/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+SPANREID_CACHE=${SPANREID_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spanreid}
+DIST="$SPANREID_CACHE/cross-target/dist"
+SYSROOT=/usr/aarch64-linux-gnu
+KEY=0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f
+
+log() { echo "smoke: $*" >&2; }
+fail() {
+  log "FAIL: $*"
+  exit 1
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root (or sudo) to run: $*"; return 1; fi
+}
+
+ensure_debian_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  as_root apt-get -o DPkg::Lock::Timeout=300 update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+    install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# 130 PNG frames, 160x96: three vehicle passages over a textured road (A, B, then A again).
+draw_frames() {
+  python3 - "$1" <<'PY'
+import struct, sys, zlib
+out = sys.argv[1]
+W, H = 160, 96
+PASSAGES = [(10, 20, ((200, 30, 30), (250, 250, 250))),
+            (50, 56, ((20, 20, 60), (60, 200, 60))),
+            (90, 56, ((200, 30, 30), (250, 250, 250)))]
+
+def chunk(kind, data):
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+for f in range(130):
+    img = [[(110 + (x * 7 + y * 3) % 12,) * 2 + (100 + (x * 7 + y * 3) % 12,) for x in range(W)]
+           for y in range(H)]
+    for start, lane, (body, stripe) in PASSAGES:
+        if not start <= f < start + 34:
+            continue
+        x0 = (f - start) * 6 - 36
+        for y in range(lane, lane + 18):
+            for x in range(max(x0, 0), min(x0 + 36, W)):
+                img[y][x] = stripe if (y - lane) % 6 < 2 else body
+    raw = b"".join(b"\0" + bytes(c for px in row for c in px) for row in img)
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    with open(f"{out}/{f:06d}.png", "wb") as fh:
+        fh.write(png)
+PY
+}
+
+# Runs `$@` (an edge-agent command line) on the replayed stream against the broker on $PORT
+# and prints the decoded signatures the subscriber received, without capture times.
+replay_and_collect() {
+  local name=$1
+  shift
+  local got="$WORK/$name.hex" n=0
+  mosquitto_sub -h 127.0.0.1 -p "$PORT" -q 1 -t 'spanreid/v1/+/+/signature' -F '%x' >"$got" &
+  local sub=$!
+  sleep 1
+  "$@" run --config "$WORK/agent.toml" --replay "$WORK/frames" --broker "127.0.0.1:$PORT" \
+    --queue "$WORK/queue-$name" --manifest "$WORK/model/manifest.toml" --model fixture \
+    2>"$WORK/$name.log" || { cat "$WORK/$name.log" >&2; kill "$sub"; fail "$name run"; }
+  sleep 1
+  kill "$sub"
+  wait "$sub" 2>/dev/null || true
+  mkdir -p "$WORK/$name-sigs"
+  while read -r hex; do
+    n=$((n + 1))
+    python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$hex" \
+      >"$WORK/$name-sigs/$n.bin"
+    "$HOST_BIN" inspect "$WORK/$name-sigs/$n.bin" | sed -e 's/ seq=[0-9]*//' -e 's/ t_us=[0-9]*//'
+  done <"$got"
+}
+
+smoke_one() {
+  local jetpack=$1 bin="$DIST/edge-agent-$1"
+  [ -x "$bin" ] || fail "$bin missing; run cross/build.sh $jetpack first"
+  local qemu=(qemu-aarch64-static -L "$SYSROOT" "$bin")
+  log "== $jetpack: $bin"
+
+  local v_host v_arm
+  v_host=$("$HOST_BIN" --version)
+  v_arm=$("${qemu[@]}" --version)
+  echo "$jetpack --version: $v_arm"
+  [ "$v_arm" = "$v_host" ] || fail "--version: aarch64 '$v_arm' vs x86 '$v_host'"
+
+  local golden=tests/fuzz/seeds/golden.bin i_host i_arm
+  i_host=$("$HOST_BIN" inspect "$golden")
+  i_arm=$("${qemu[@]}" inspect "$golden")
+  echo "$jetpack inspect $golden: $i_arm"
+  [ "$i_arm" = "$i_host" ] || fail "inspect: aarch64 '$i_arm' vs x86 '$i_host'"
+
+  local s_arm
+  s_arm=$(replay_and_collect "$jetpack" "${qemu[@]}")
+  [ -n "$s_arm" ] || fail "$jetpack published no signature (log: $WORK/$jetpack.log)"
+  echo "$jetpack published $(wc -l <<<"$s_arm") signatures:"
+  echo "$s_arm"
+  [ "$s_arm" = "$S_HOST" ] || fail "$jetpack signatures differ from x86's: $S_HOST"
+}
+
+main() {
+  local which=${1:-all} jetpacks=()
+  case "$which" in
+  jetpack6 | jetpack5) jetpacks=("$which") ;;
+  all) for j in jetpack6 jetpack5; do [ -x "$DIST/edge-agent-$j" ] && jetpacks+=("$j"); done ;;
+  *)
+    echo "usage: $0 [jetpack6|jetpack5|all]" >&2
+    exit 2
+    ;;
+  esac
+  [ "${#jetpacks[@]}" -gt 0 ] || fail "no aarch64 build in $DIST; run cross/build.sh first"
+  ensure_debian_packages qemu-user-static mosquitto mosquitto-clients libc6-arm64-cross
+
+  log "building the x86 edge-agent for reference"
+  cargo build --quiet -p spanreid-edge --bin edge-agent
+  HOST_BIN="$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/edge-agent"
+
+  WORK=$(mktemp -d)
+  BROKER=""
+  # shellcheck disable=SC2329  # invoked by the trap
+  cleanup() {
+    if [ -n "$BROKER" ]; then kill "$BROKER" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+  }
+  trap cleanup EXIT
+  PORT=$(free_port)
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_dest none\n' "$PORT" >"$WORK/mosquitto.conf"
+  mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 </dev/null &
+  BROKER=$!
+  for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    sleep 0.2
+  done
+
+  mkdir -p "$WORK/frames"
+  draw_frames "$WORK/frames"
+  "$HOST_BIN" fixture "$WORK/model" --size 32 --dim 32 2>/dev/null
+  cat >"$WORK/agent.toml" <<EOF
+metrics_listen = ""
+[camera]
+site = "s1"
+id = "c007"
+key_hex = "$KEY"
+source = "replay"
+[detect]
+min_pixels = 60
+warmup_frames = 3
+crop_policy = "mean"
+top_k = 3
+[mqtt]
+status_interval_s = 5
+EOF
+
+  S_HOST=$(replay_and_collect x86 "$HOST_BIN")
+  [ -n "$S_HOST" ] || fail "the x86 agent published no signature (log: $WORK/x86.log)"
+  echo "x86 published $(wc -l <<<"$S_HOST") signatures"
+  for j in "${jetpacks[@]}"; do smoke_one "$j"; done
+  log "all smoke checks passed (${jetpacks[*]})"
+}
+
+main "$@"

@@ -1,0 +1,196 @@
+//! Command-line arguments of `trainer train-features` and its entry point. Without the
+//! `torch` feature the entry point checks the dataset, then explains how to build with
+//! libtorch.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{ConfigError, Preset};
+use crate::features_config::FeaturesConfig;
+use crate::train::TrainError;
+
+/// Command-line arguments of `trainer train-features`.
+#[derive(Debug, clap::Args)]
+pub struct TrainFeaturesArgs {
+    /// Dataset root in VeRi-776 layout (`image_train/` named `<id>_c<camera>_…`).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// A finished `train-span` run directory (its `latest.safetensors` gives the masks).
+    #[arg(long)]
+    pub span: PathBuf,
+    /// Run directory (checkpoints, loss.csv, config.toml).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Starting configuration.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub preset: Preset,
+    /// TOML file overriding the preset.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint (its config.toml is the base).
+    #[arg(long)]
+    pub resume: bool,
+    /// Total optimiser steps.
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Adam base learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// libtorch threads (0: its default).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Save a checkpoint every N steps.
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// Initialise the backbone randomly.
+    #[arg(long)]
+    pub no_pretrained: bool,
+}
+
+impl TrainFeaturesArgs {
+    /// The configuration: the resumed run's, the `--config` file or the preset, then the
+    /// flags.
+    pub fn config(&self) -> Result<FeaturesConfig, ConfigError> {
+        let saved = self.out.join("config.toml");
+        let mut c = if self.resume && saved.is_file() {
+            FeaturesConfig::from_file(&saved)?
+        } else if let Some(path) = &self.config {
+            FeaturesConfig::from_file(path)?
+        } else {
+            FeaturesConfig::preset(self.preset)
+        };
+        if let Some(v) = self.steps {
+            c.train.steps = v;
+        }
+        if let Some(v) = self.lr {
+            c.train.learning_rate = v;
+        }
+        if let Some(v) = self.seed {
+            c.train.seed = v;
+        }
+        if let Some(v) = self.threads {
+            c.train.threads = v;
+        }
+        if let Some(v) = self.checkpoint_every {
+            c.train.checkpoint_every = v;
+        }
+        if self.no_pretrained {
+            c.model.pretrained = false;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Runs `trainer train-features`.
+pub fn run_train_features(args: &TrainFeaturesArgs) -> Result<(), TrainError> {
+    let config = args.config()?;
+    train(args, &config)
+}
+
+#[cfg(feature = "torch")]
+fn train(args: &TrainFeaturesArgs, config: &FeaturesConfig) -> Result<(), TrainError> {
+    if !args.resume {
+        check_span_run(&args.span)?;
+    }
+    let summary = crate::train::features_loop::train_features(
+        &args.data,
+        &args.span,
+        &args.out,
+        config,
+        args.resume,
+    )?;
+    tracing::info!(
+        steps = summary.steps,
+        steps_per_second = summary.steps_per_second,
+        first_loss = summary.first_total,
+        final_loss = summary.last_total,
+        "feature training finished; checkpoint {}",
+        summary.checkpoint.display()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "torch"))]
+fn train(args: &TrainFeaturesArgs, _config: &FeaturesConfig) -> Result<(), TrainError> {
+    use crate::train::reid_data;
+    reid_data::scan_split(&args.data, reid_data::TRAIN_DIR)?;
+    check_span_run(&args.span)?;
+    Err(TrainError::NoTorch)
+}
+
+/// Fails when `dir` does not hold a finished SPAN run.
+pub fn check_span_run(dir: &Path) -> Result<(), TrainError> {
+    for name in ["config.toml", "latest.safetensors"] {
+        if !dir.join(name).is_file() {
+            return Err(TrainError::NoWeights(format!(
+                "{} is not a SPAN run: {name} is missing",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Command-line arguments of `trainer eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalFeaturesArgs {
+    /// Dataset root in VeRi-776 layout with `image_query/` and `image_test/`.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// A `train-features` run directory.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Where to write the JSON report (default: `<run>/eval/report.json`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `trainer eval`: mAP, CMC and mINP under the three metrics, as JSON.
+pub fn run_eval_features(args: &EvalFeaturesArgs) -> Result<(), TrainError> {
+    evaluate(args)
+}
+
+#[cfg(feature = "torch")]
+fn evaluate(args: &EvalFeaturesArgs) -> Result<(), TrainError> {
+    let report = crate::train::features_eval::evaluate_run(&args.run, &args.data)?;
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("eval").join("report.json"));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    let json = serde_json::to_string_pretty(&report).map_err(|e| TrainError::Write {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    std::fs::write(&path, json).map_err(|source| TrainError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    for m in &report.metrics {
+        tracing::info!(
+            metric = ?m.metric,
+            map = m.report.map,
+            rank1 = m.report.cmc_at(1),
+            minp = m.report.minp,
+            "scored"
+        );
+    }
+    tracing::info!("report written to {}", path.display());
+    Ok(())
+}
+
+#[cfg(not(feature = "torch"))]
+fn evaluate(args: &EvalFeaturesArgs) -> Result<(), TrainError> {
+    use crate::train::reid_data;
+    reid_data::scan_split(&args.data, reid_data::QUERY_DIR)?;
+    reid_data::scan_split(&args.data, reid_data::GALLERY_DIR)?;
+    Err(TrainError::NoTorch)
+}

@@ -1,0 +1,487 @@
+//! The step-2 training loop: PK batches with flips, the frozen SPAN's masks, Adam on
+//! `λ_ID·L_ID + λ_trip·L_trip` (ID loss averaged over the four branches' classifiers,
+//! batch-hard triplet on CPDM between the FC features), warm-up + step/cosine learning rate,
+//! a progress bar, `loss.csv` / `loss.png` and safetensors checkpoints with resume.
+//!
+//! The run directory holds the [`RunDir`] files (`config.toml` is a [`FeaturesConfig`],
+//! `loss.csv` has the columns `step,id,triplet,accuracy,total,seconds,lr`, so the loss
+//! picture shows ID loss, triplet loss, training accuracy and total), plus `model.toml`
+//! (the number of training identities) and a copy of the SPAN run it was trained with
+//! (`span/config.toml`, `span/latest.safetensors`), so that evaluation needs only the run.
+//!
+//! Resume restores weights and step; Adam's moments restart from zero, as for SPAN.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+use crate::config::{Backbone, SpanConfig};
+use crate::features_config::FeaturesConfig;
+use crate::loss_reid::{area_ratios, batch_hard_triplet, cpdm_matrix, id_loss};
+use crate::model::features::{BRANCHES, FeatureNet, STAGE1_PREFIX, branch_backbone_prefix};
+use crate::model::load_backbone_weights;
+use crate::torch_env;
+use crate::train::TrainError;
+use crate::train::example;
+use crate::train::pk_sampler::PkSampler;
+use crate::train::reid_data::{self, ReidImage};
+use crate::train::run_dir::{RunDir, RunState};
+use crate::train::sampler::Pick;
+use crate::train::span_loop::SpanModel;
+
+/// CSV header of a feature run's `loss.csv`.
+pub const CSV_HEADER: &str = "step,id,triplet,accuracy,total,seconds,lr";
+
+/// Sub-directory of a feature run holding its SPAN run's config and weights.
+pub const SPAN_SUBDIR: &str = "span";
+
+/// Facts about a run needed to rebuild its network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Training identities (classifier outputs).
+    pub classes: u32,
+}
+
+/// The feature network with its variables, and the frozen SPAN that feeds it masks.
+pub struct FeatureModel {
+    /// Variables of the feature network.
+    pub vs: nn::VarStore,
+    /// The feature network.
+    pub net: FeatureNet,
+    /// The frozen SPAN.
+    pub span: SpanModel,
+}
+
+fn torch_err(what: String) -> impl FnOnce(tch::TchError) -> TrainError {
+    move |source| TrainError::Torch { what, source }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl FeatureModel {
+    /// A fresh feature network (seeded by the config) next to the SPAN run in `span_dir`.
+    pub fn new(
+        config: &FeaturesConfig,
+        classes: u32,
+        span_dir: &Path,
+        device: Device,
+    ) -> Result<Self, TrainError> {
+        let span_config = SpanConfig::from_file(&span_dir.join("config.toml"))?;
+        let mut span = SpanModel::new(&span_config, device);
+        span.load(&RunDir::new(span_dir).latest())?;
+        span.vs.freeze();
+        tch::manual_seed(config.train.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let net = FeatureNet::new(&vs.root(), &config.model, i64::from(classes));
+        Ok(Self { vs, net, span })
+    }
+
+    /// Loads feature-network weights written by [`RunDir::checkpoint`].
+    pub fn load(&mut self, path: &Path) -> Result<(), TrainError> {
+        self.vs
+            .load(path)
+            .map_err(torch_err(format!("loading checkpoint {}", path.display())))
+    }
+
+    /// The frozen SPAN's masks for `images` (no gradient).
+    pub fn masks(&self, images: &Tensor) -> Tensor {
+        tch::no_grad(|| self.span.net.masks(images, false))
+    }
+}
+
+/// Loads ImageNet weights into stage 1 and every branch when the config asks for them.
+fn init_backbones(model: &mut FeatureModel, config: &FeaturesConfig) -> Result<(), TrainError> {
+    if !config.model.pretrained {
+        return Ok(());
+    }
+    let path = match &config.model.weights {
+        Some(p) => p.clone(),
+        None if config.model.backbone == Backbone::Resnet34 => {
+            return Err(TrainError::NoWeights(
+                "no ResNet-34 weights are installed; pass --weights".into(),
+            ));
+        }
+        None => {
+            let cache = torch_env::cache_dir().ok_or_else(|| {
+                TrainError::NoWeights("no cache directory (HOME is not set)".into())
+            })?;
+            torch_env::installed_mobilenet_weights(&cache).map_err(TrainError::NoWeights)?
+        }
+    };
+    let prefixes = std::iter::once(STAGE1_PREFIX.to_owned())
+        .chain(BRANCHES.iter().map(|b| branch_backbone_prefix(b)));
+    for prefix in prefixes {
+        let report = load_backbone_weights(&mut model.vs, &prefix, &path)?;
+        tracing::debug!(prefix, tensors = report.tensors, "ImageNet weights loaded");
+    }
+    tracing::info!("ImageNet weights loaded from {}", path.display());
+    Ok(())
+}
+
+/// Images of `picks` as an N×3×S×S tensor in [0, 1].
+pub fn load_images(
+    images: &[ReidImage],
+    picks: &[Pick],
+    size: u32,
+    device: Device,
+) -> Result<Tensor, TrainError> {
+    let decoded: Vec<Vec<f32>> = picks
+        .par_iter()
+        .map(|p| {
+            let mut img = example::load_image(&images[p.index].path, size)?;
+            if p.flip {
+                reid_data::flip_image(&mut img, size as usize);
+            }
+            Ok(img)
+        })
+        .collect::<Result<_, example::DecodeError>>()?;
+    let n = picks.len() as i64;
+    let s = i64::from(size);
+    let flat: Vec<f32> = decoded.into_iter().flatten().collect();
+    Ok(Tensor::from_slice(&flat)
+        .view([n, 3, s, s])
+        .to_device(device))
+}
+
+/// The loss terms of one step (detached scalars).
+pub struct StepLosses {
+    /// ID loss, mean over the branches.
+    pub id: f64,
+    /// Batch-hard CPDM triplet loss.
+    pub triplet: f64,
+    /// Training accuracy of the global classifier.
+    pub accuracy: f64,
+    /// Weighted total.
+    pub total: f64,
+}
+
+/// One optimiser step on `images` with class `labels` (int64, N).
+pub fn train_step(
+    model: &FeatureModel,
+    opt: &mut nn::Optimizer,
+    images: &Tensor,
+    labels: &Tensor,
+    config: &FeaturesConfig,
+) -> StepLosses {
+    let masks = model.masks(images);
+    let out = model.net.forward(images, &masks, true);
+    let l = &config.loss;
+    let id = out
+        .logits
+        .iter()
+        .map(|logits| id_loss(logits, labels, l.label_smoothing))
+        .reduce(|a, b| a + b)
+        .expect("four branches")
+        / BRANCHES.len() as f64;
+    let dist = cpdm_matrix(&out.embeddings, &area_ratios(&masks));
+    let margin = (!l.soft_margin).then_some(l.margin);
+    let triplet = batch_hard_triplet(&dist, labels, margin);
+    let total = &id * l.lambda_id + &triplet * l.lambda_triplet;
+    opt.backward_step(&total);
+    let accuracy = out.logits[0]
+        .argmax(1, false)
+        .eq_tensor(labels)
+        .to_kind(Kind::Float)
+        .mean(Kind::Float);
+    StepLosses {
+        id: id.double_value(&[]),
+        triplet: triplet.double_value(&[]),
+        accuracy: accuracy.double_value(&[]),
+        total: total.double_value(&[]),
+    }
+}
+
+/// Outcome of a run.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Steps done in this invocation.
+    pub steps: u64,
+    /// Steps per second in this invocation (data loading included).
+    pub steps_per_second: f64,
+    /// Total loss of the first step of this invocation.
+    pub first_total: f64,
+    /// Total loss of the last step.
+    pub last_total: f64,
+    /// The last checkpoint written.
+    pub checkpoint: PathBuf,
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    std::fs::write(path, bytes).map_err(io_err(path))
+}
+
+/// Creates a fresh run: directories, config, model facts, the SPAN copy, the CSV header.
+fn start_run(
+    out: &Path,
+    config: &FeaturesConfig,
+    info: ModelInfo,
+    span_dir: &Path,
+) -> Result<(), TrainError> {
+    let span_copy = out.join(SPAN_SUBDIR);
+    std::fs::create_dir_all(out.join("checkpoints")).map_err(io_err(out))?;
+    std::fs::create_dir_all(&span_copy).map_err(io_err(&span_copy))?;
+    for name in ["config.toml", "latest.safetensors"] {
+        let (from, to) = (span_dir.join(name), span_copy.join(name));
+        std::fs::copy(&from, &to).map_err(io_err(&from))?;
+    }
+    write_file(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    let info = toml::to_string(&info).expect("ModelInfo is TOML-representable");
+    write_file(&out.join("model.toml"), info.as_bytes())?;
+    write_file(&out.join("loss.csv"), format!("{CSV_HEADER}\n").as_bytes())
+}
+
+/// Reads `model.toml` of a feature run.
+pub fn read_model_info(run: &Path) -> Result<ModelInfo, TrainError> {
+    let path = run.join("model.toml");
+    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+    toml::from_str(&text).map_err(|e| TrainError::Corrupt {
+        path,
+        reason: e.to_string(),
+    })
+}
+
+/// Loads a trained feature run (its network, weights and SPAN copy) for inference.
+pub fn load_run(run: &Path, device: Device) -> Result<(FeaturesConfig, FeatureModel), TrainError> {
+    let config = FeaturesConfig::from_file(&run.join("config.toml"))?;
+    let info = read_model_info(run)?;
+    let mut model = FeatureModel::new(&config, info.classes, &run.join(SPAN_SUBDIR), device)?;
+    model.load(&RunDir::new(run).latest())?;
+    Ok((config, model))
+}
+
+fn append_csv(path: &Path, lines: &[String]) -> Result<(), TrainError> {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    f.write_all(lines.concat().as_bytes()).map_err(io_err(path))
+}
+
+/// Trains the feature network on `data/image_train` with the SPAN run in `span_dir`,
+/// writing the run to `out`.
+pub fn train_features(
+    data: &Path,
+    span_dir: &Path,
+    out: &Path,
+    config: &FeaturesConfig,
+    resume: bool,
+) -> Result<Summary, TrainError> {
+    config.validate()?;
+    let images = reid_data::scan_split(data, reid_data::TRAIN_DIR)?;
+    let (classes, class_count) = reid_data::class_indices(&images);
+    let run = RunDir::new(out);
+    let state = run.state()?;
+    match (state, resume) {
+        (Some(_), false) => return Err(TrainError::RunExists(out.to_owned())),
+        (None, true) => return Err(TrainError::NothingToResume(out.to_owned())),
+        _ => {}
+    }
+    if config.train.threads > 0 {
+        tch::set_num_threads(config.train.threads as i32);
+    }
+    let device = Device::cuda_if_available();
+    let info = ModelInfo {
+        classes: class_count as u32,
+    };
+    let start = match state {
+        Some(s) => {
+            let saved = read_model_info(out)?;
+            if saved != info {
+                return Err(TrainError::Corrupt {
+                    path: out.join("model.toml"),
+                    reason: format!(
+                        "the run has {} identities, the data {}",
+                        saved.classes, info.classes
+                    ),
+                });
+            }
+            s.step
+        }
+        None => {
+            start_run(out, config, info, span_dir)?;
+            0
+        }
+    };
+    let mut model = FeatureModel::new(config, info.classes, &out.join(SPAN_SUBDIR), device)?;
+    if start > 0 {
+        model.load(&run.latest())?;
+        write_file(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    } else {
+        init_backbones(&mut model, config)?;
+    }
+    let t = &config.train;
+    let sampler = PkSampler::new(
+        &classes,
+        t.ids_per_batch as usize,
+        t.images_per_id as usize,
+        t.seed,
+        t.flip,
+    );
+    tracing::info!(
+        images = images.len(),
+        identities = sampler.identities(),
+        batch = sampler.batch_len(),
+        ?device,
+        start,
+        steps = t.steps,
+        "training the part feature network"
+    );
+    let mut opt = nn::Adam::default()
+        .build(&model.vs, t.learning_rate)
+        .map_err(torch_err("building the Adam optimiser".into()))?;
+    let bar = crate::train::span_loop::progress_bar(start, t.steps);
+    let began = Instant::now();
+    let (mut lines, mut first_total, mut last_total) = (Vec::new(), f64::NAN, f64::NAN);
+    let mut checkpoint = run.latest();
+    for step in start..t.steps {
+        let lr = config.learning_rate(step);
+        opt.set_lr(lr);
+        let picks = sampler.batch(step);
+        let batch = load_images(&images, &picks, config.model.input_size, device)?;
+        let labels: Vec<i64> = picks.iter().map(|p| classes[p.index] as i64).collect();
+        let labels = Tensor::from_slice(&labels).to_device(device);
+        let l = train_step(&model, &mut opt, &batch, &labels, config);
+        if !l.total.is_finite() {
+            append_csv(&run.csv_path(), &lines)?;
+            return Err(TrainError::Diverged {
+                step: step + 1,
+                checkpoint: run.latest(),
+            });
+        }
+        if first_total.is_nan() {
+            first_total = l.total;
+        }
+        last_total = l.total;
+        bar.set_message(format!(
+            "id {:.4} trip {:.4} acc {:.2} total {:.4}",
+            l.id, l.triplet, l.accuracy, l.total
+        ));
+        bar.inc(1);
+        lines.push(format!(
+            "{},{:.6},{:.6},{:.4},{:.6},{:.3},{:.3e}\n",
+            step + 1,
+            l.id,
+            l.triplet,
+            l.accuracy,
+            l.total,
+            began.elapsed().as_secs_f64(),
+            lr
+        ));
+        let done = step + 1;
+        if done % t.checkpoint_every == 0 || done == t.steps {
+            append_csv(&run.csv_path(), &lines)?;
+            lines.clear();
+            run.plot_losses()?;
+            checkpoint = run.checkpoint(&model.vs, RunState { step: done })?;
+        }
+    }
+    bar.finish();
+    let steps = t.steps.saturating_sub(start);
+    let secs = began.elapsed().as_secs_f64();
+    Ok(Summary {
+        steps,
+        steps_per_second: if secs > 0.0 { steps as f64 / secs } else { 0.0 },
+        first_total,
+        last_total,
+        checkpoint,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Preset;
+    use crate::train::features_eval::evaluate_model;
+    use crate::train::reid_fixture::write_reid_dataset;
+    use crate::train::span_loop::{tests::tiny as tiny_span, train_span};
+    use spanreid::cpdm::Metric;
+
+    fn tiny(steps: u64) -> FeaturesConfig {
+        let mut c = FeaturesConfig::preset(Preset::Tiny);
+        c.train.steps = steps;
+        c.train.checkpoint_every = steps.max(1);
+        c
+    }
+
+    /// Dataset and a 2-step SPAN run under `dir`.
+    fn setup(dir: &Path) -> (PathBuf, PathBuf) {
+        let (data, span) = (dir.join("data"), dir.join("span"));
+        write_reid_dataset(&data, 8, 8, 6);
+        train_span(&data, &span, &tiny_span(2), false).expect("SPAN trains");
+        (data, span)
+    }
+
+    fn cpdm_map(model: &FeatureModel, data: &Path, config: &FeaturesConfig) -> f64 {
+        let report =
+            evaluate_model(model, data, config.model.input_size, Device::Cpu).expect("eval");
+        assert_eq!((report.queries, report.gallery), (8, 40));
+        report
+            .metrics
+            .iter()
+            .find(|m| m.metric == Metric::Cpdm)
+            .expect("cpdm row")
+            .report
+            .map
+    }
+
+    /// Column `col` of `loss.csv`.
+    fn csv_column(run: &Path, col: usize) -> Vec<f64> {
+        let text = std::fs::read_to_string(run.join("loss.csv")).expect("csv");
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(CSV_HEADER));
+        lines
+            .map(|l| {
+                l.split(',')
+                    .nth(col)
+                    .expect("column")
+                    .parse()
+                    .expect("number")
+            })
+            .collect()
+    }
+
+    fn mean(v: &[f64]) -> f64 {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+
+    #[test]
+    fn short_training_learns_the_training_identities_and_resume_continues() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (data, span) = setup(dir.path());
+        let run = dir.path().join("run");
+        let config = tiny(100);
+        let summary = train_features(&data, &span, &run, &config, false).expect("trains");
+        assert_eq!(summary.steps, 100);
+        let (total, accuracy) = (csv_column(&run, 4), csv_column(&run, 3));
+        assert_eq!(total.len(), 100);
+        let (early, late) = (mean(&total[..20]), mean(&total[80..]));
+        assert!(late < 0.8 * early, "total loss {early:.3} → {late:.3}");
+        let (early, late) = (mean(&accuracy[..20]), mean(&accuracy[80..]));
+        assert!(late > early, "training accuracy {early:.3} → {late:.3}");
+        assert!(run.join("loss.png").is_file());
+        assert!(run.join("span/latest.safetensors").is_file());
+
+        let (_, trained) = load_run(&run, Device::Cpu).expect("loads");
+        let map = cpdm_map(&trained, &data, &config);
+        assert!((0.0..=1.0).contains(&map), "{map}");
+
+        let err = train_features(&data, &span, &run, &config, false).expect_err("exists");
+        assert!(matches!(err, TrainError::RunExists(_)), "{err}");
+        let more = train_features(&data, &span, &run, &tiny(102), true).expect("resumes");
+        assert_eq!(more.steps, 2);
+        assert_eq!(csv_column(&run, 2).len(), 102);
+        let err = train_features(&data, &span, &dir.path().join("none"), &config, true)
+            .expect_err("nothing to resume");
+        assert!(matches!(err, TrainError::NothingToResume(_)), "{err}");
+    }
+}
