@@ -207,11 +207,7 @@ impl SearchRows for Gallery {
 
     #[inline]
     fn prefetch(&self, j: usize, parts: usize) {
-        let row = PARTS * self.dim;
-        let used = parts.min(PARTS) * self.dim;
-        if let Some(bytes) = self.values.get(j * row..j * row + used) {
-            super::kernel::prefetch(bytes);
-        }
+        super::rows::prefetch_row(&self.values, self.dim, j, parts);
     }
 
     #[inline]

@@ -132,11 +132,7 @@ impl SearchRows for GalleryF32 {
 
     #[inline]
     fn prefetch(&self, j: usize, parts: usize) {
-        let row = PARTS * self.dim;
-        let used = parts.min(PARTS) * self.dim;
-        if let Some(values) = self.values.get(j * row..j * row + used) {
-            super::kernel::prefetch(values);
-        }
+        super::rows::prefetch_row(&self.values, self.dim, j, parts);
     }
 
     #[inline]

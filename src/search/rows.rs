@@ -30,3 +30,14 @@ pub trait SearchRows: Sync {
     /// range and the matrices compatible (checked once by the caller).
     fn distance(&self, i: usize, gallery: &Self, j: usize, metric: Metric, kernel: Kernel) -> f32;
 }
+
+/// Prefetch the first `parts` parts of row `j` of a part-major matrix (`PARTS × dim` values
+/// per row); a row out of range is ignored.
+#[inline]
+pub(super) fn prefetch_row<T>(values: &[T], dim: usize, j: usize, parts: usize) {
+    let row = crate::part::PARTS * dim;
+    let used = parts.min(crate::part::PARTS) * dim;
+    if let Some(head) = values.get(j * row..j * row + used) {
+        super::kernel::prefetch(head);
+    }
+}
