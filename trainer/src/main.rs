@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod synth;
 
 mod config;
+mod export;
 mod features_config;
 #[cfg(feature = "torch")]
 mod loss;
@@ -40,6 +41,8 @@ enum Command {
     TrainFeatures(train::TrainFeaturesArgs),
     /// Score a feature run on query/gallery: mAP, CMC, mINP under three metrics (JSON).
     Eval(train::EvalFeaturesArgs),
+    /// Write the trained SPAN + feature network as ONNX (f32 and int8) with a manifest.
+    Export(export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::AblateSpan(args) => train::run_ablate_span(&args)?,
         Command::TrainFeatures(args) => train::run_train_features(&args)?,
         Command::Eval(args) => train::run_eval_features(&args)?,
+        Command::Export(args) => export::run_export(&args)?,
     }
     Ok(())
 }

@@ -5,10 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use prost::Message;
-use tract_onnx::pb;
-
 use super::InferError;
+use super::graph::{Attr, GraphBuilder};
 use super::manifest::sha256_hex;
 
 /// Input and feature sizes of the fixture model.
@@ -36,67 +34,6 @@ fn weights(seed: u64, n: usize, scale: f32) -> Vec<f32> {
         .collect()
 }
 
-fn tensor(name: &str, dims: &[i64], data: Vec<f32>) -> pb::TensorProto {
-    pb::TensorProto {
-        name: name.into(),
-        dims: dims.to_vec(),
-        data_type: pb::tensor_proto::DataType::Float as i32,
-        float_data: data,
-        ..Default::default()
-    }
-}
-
-fn node(op: &str, inputs: &[&str], output: &str, attrs: Vec<pb::AttributeProto>) -> pb::NodeProto {
-    pb::NodeProto {
-        op_type: op.into(),
-        name: output.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute: attrs,
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, v: &[i64]) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Ints as i32,
-        ints: v.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn int(name: &str, v: i64) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Int as i32,
-        i: v,
-        ..Default::default()
-    }
-}
-
-fn value(name: &str, dims: &[Option<i64>]) -> pb::ValueInfoProto {
-    use pb::tensor_shape_proto::{Dimension, dimension::Value};
-    let dim = dims
-        .iter()
-        .map(|d| Dimension {
-            value: Some(d.map_or_else(|| Value::DimParam("N".into()), Value::DimValue)),
-            ..Default::default()
-        })
-        .collect();
-    pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::tensor_proto::DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 /// The ONNX bytes of the fixture model.
 pub fn model_bytes(shape: FixtureShape) -> Vec<u8> {
     let (h, w, d) = (
@@ -104,60 +41,39 @@ pub fn model_bytes(shape: FixtureShape) -> Vec<u8> {
         i64::from(shape.width),
         shape.dim as i64,
     );
-    let mut nodes = Vec::new();
-    let mut init = Vec::new();
-    let mut outputs = Vec::new();
+    let mut g = GraphBuilder::new();
+    g.input("image", &[None, Some(3), Some(h), Some(w)]);
     for (k, name) in FEATURES.iter().enumerate() {
-        let (wt, conv, relu, pool) = (
-            format!("{name}_w"),
-            format!("{name}_conv"),
-            format!("{name}_relu"),
-            format!("{name}_pool"),
-        );
-        init.push(tensor(
-            &wt,
+        let wt = g.f32s(
+            &format!("{name}_w"),
             &[d, 3, 3, 3],
             weights(k as u64 + 1, shape.dim * 27, 0.5),
-        ));
-        nodes.push(node(
+        );
+        let conv = g.node(
             "Conv",
             &["image", &wt],
-            &conv,
-            vec![ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])],
-        ));
-        nodes.push(node("Relu", &[&conv], &relu, vec![]));
-        nodes.push(node("GlobalAveragePool", &[&relu], &pool, vec![]));
-        nodes.push(node("Flatten", &[&pool], name, vec![int("axis", 1)]));
-        outputs.push(value(name, &[None, Some(d)]));
+            &format!("{name}_conv"),
+            &[
+                Attr::Ints("kernel_shape", vec![3, 3]),
+                Attr::Ints("pads", vec![1, 1, 1, 1]),
+            ],
+        );
+        let relu = g.node("Relu", &[&conv], &format!("{name}_relu"), &[]);
+        let pool = g.node("GlobalAveragePool", &[&relu], &format!("{name}_pool"), &[]);
+        g.node("Flatten", &[&pool], name, &[Attr::Int("axis", 1)]);
+        g.output(name, &[None, Some(d)]);
     }
-    init.push(tensor("masks_w", &[3, 3, 1, 1], weights(9, 9, 2.0)));
-    init.push(tensor("masks_b", &[3], vec![0.0, -0.5, 0.5]));
-    nodes.push(node(
+    let mw = g.f32s("masks_w", &[3, 3, 1, 1], weights(9, 9, 2.0));
+    let mb = g.f32s("masks_b", &[3], vec![0.0, -0.5, 0.5]);
+    let logits = g.node(
         "Conv",
-        &["image", "masks_w", "masks_b"],
+        &["image", &mw, &mb],
         "masks_logits",
-        vec![ints("kernel_shape", &[1, 1])],
-    ));
-    nodes.push(node("Sigmoid", &["masks_logits"], "masks", vec![]));
-    outputs.push(value("masks", &[None, Some(3), Some(h), Some(w)]));
-    let model = pb::ModelProto {
-        ir_version: 8,
-        opset_import: vec![pb::OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        producer_name: "spanreid-edge fixture".into(),
-        graph: Some(pb::GraphProto {
-            name: "span_fixture".into(),
-            node: nodes,
-            initializer: init,
-            input: vec![value("image", &[None, Some(3), Some(h), Some(w)])],
-            output: outputs,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    model.encode_to_vec()
+        &[Attr::Ints("kernel_shape", vec![1, 1])],
+    );
+    g.node("Sigmoid", &[&logits], "masks", &[]);
+    g.output("masks", &[None, Some(3), Some(h), Some(w)]);
+    g.finish_bytes("span_fixture", "spanreid-edge fixture")
 }
 
 /// Writes `fixture.onnx` and a `manifest.toml` naming it `fixture` into `dir`; returns the

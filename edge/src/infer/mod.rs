@@ -3,6 +3,7 @@
 //! ONNX model described by a [`manifest::ModelEntry`].
 
 pub mod fixture;
+pub mod graph;
 pub mod manifest;
 pub mod preprocess;
 pub mod tract;

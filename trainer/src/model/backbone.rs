@@ -20,18 +20,25 @@ pub struct Stage {
 
 /// One entry of MobileNetV2's `features`: (expansion, output channels, stride), or the
 /// stem and head convolutions.
-#[derive(Clone, Copy)]
-enum MobileLayer {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MobileLayer {
     /// 3×3 stride-2 convolution to 32 channels.
     Stem,
     /// Inverted residual block.
-    Inverted { expand: i64, out: i64, stride: i64 },
+    Inverted {
+        /// Expansion factor of the hidden layer.
+        expand: i64,
+        /// Output channels.
+        out: i64,
+        /// Stride of the depth-wise convolution.
+        stride: i64,
+    },
     /// 1×1 convolution to 1280 channels.
     Head,
 }
 
 /// MobileNetV2's 19 `features` entries in order.
-fn mobilenet_v2_layers() -> Vec<MobileLayer> {
+pub fn mobilenet_v2_layers() -> Vec<MobileLayer> {
     // (expansion t, channels c, repeats n, first stride s) from the MobileNetV2 paper.
     const GROUPS: [(i64, i64, usize, i64); 7] = [
         (1, 16, 1, 1),

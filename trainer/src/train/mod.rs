@@ -45,7 +45,7 @@ pub mod features_eval;
 #[cfg(feature = "torch")]
 pub mod features_loop;
 #[cfg(all(test, feature = "torch"))]
-mod reid_fixture;
+pub mod reid_fixture;
 #[cfg(feature = "torch")]
 pub mod run_dir;
 #[cfg(feature = "torch")]

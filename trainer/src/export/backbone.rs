@@ -1,0 +1,218 @@
+//! The backbone stages of `model::backbone` written as ONNX nodes, layer for layer, with
+//! their batch norms folded in.
+
+use spanreid_edge::infer::graph::Attr;
+
+use super::ExportError;
+use super::emit::{ConvShape, Emitter};
+use crate::config::Backbone;
+use crate::model::backbone::{MOBILENET_V2_SPLIT, MobileLayer, mobilenet_v2_layers};
+
+/// Which part of the backbone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StagePart {
+    /// Stage 1 (`CNN_mask`, the shared trunk).
+    One,
+    /// Stage 2 (one per feature branch).
+    Two,
+}
+
+fn shape(stride: i64, pad: i64, groups: i64) -> ConvShape {
+    ConvShape {
+        stride,
+        pad,
+        groups,
+    }
+}
+
+/// Conv + BN + ReLU6 of MobileNetV2 under `p` (`p.0` the convolution, `p.1` the norm).
+fn conv_bn_relu6(
+    e: &mut Emitter<'_>,
+    x: &str,
+    p: &str,
+    kernel: i64,
+    stride: i64,
+    groups: i64,
+) -> Result<String, ExportError> {
+    let c = e.conv(
+        x,
+        &format!("{p}.0"),
+        Some(&format!("{p}.1")),
+        shape(stride, (kernel - 1) / 2, groups),
+        &format!("{p}.conv"),
+    )?;
+    Ok(e.relu6(&c, &format!("{p}.out")))
+}
+
+fn inverted_residual(
+    e: &mut Emitter<'_>,
+    x: &str,
+    p: &str,
+    c_in: i64,
+    layer: (i64, i64, i64),
+) -> Result<String, ExportError> {
+    let (expand, c_out, stride) = layer;
+    let hidden = c_in * expand;
+    let mut y = x.to_owned();
+    let mut idx = 0;
+    if expand != 1 {
+        y = conv_bn_relu6(e, &y, &format!("{p}.conv.0"), 1, 1, 1)?;
+        idx = 1;
+    }
+    y = conv_bn_relu6(e, &y, &format!("{p}.conv.{idx}"), 3, stride, hidden)?;
+    y = e.conv(
+        &y,
+        &format!("{p}.conv.{}", idx + 1),
+        Some(&format!("{p}.conv.{}", idx + 2)),
+        shape(1, 0, 1),
+        &format!("{p}.project"),
+    )?;
+    if stride == 1 && c_in == c_out {
+        y = e.op("Add", &[&y, x], &format!("{p}.out"), &[]);
+    }
+    Ok(y)
+}
+
+fn mobilenet_v2(
+    e: &mut Emitter<'_>,
+    x: &str,
+    prefix: &str,
+    range: std::ops::Range<usize>,
+) -> Result<String, ExportError> {
+    let mut c_in = 3;
+    let mut y = x.to_owned();
+    for (i, layer) in mobilenet_v2_layers()
+        .into_iter()
+        .enumerate()
+        .take(range.end)
+    {
+        let p = format!("{prefix}.features.{i}");
+        let build = i >= range.start;
+        c_in = match layer {
+            MobileLayer::Stem => {
+                if build {
+                    y = conv_bn_relu6(e, &y, &p, 3, 2, 1)?;
+                }
+                32
+            }
+            MobileLayer::Inverted {
+                expand,
+                out,
+                stride,
+            } => {
+                if build {
+                    y = inverted_residual(e, &y, &p, c_in, (expand, out, stride))?;
+                }
+                out
+            }
+            MobileLayer::Head => {
+                if build {
+                    y = conv_bn_relu6(e, &y, &p, 1, 1, 1)?;
+                }
+                1280
+            }
+        };
+    }
+    Ok(y)
+}
+
+fn basic_block(
+    e: &mut Emitter<'_>,
+    x: &str,
+    p: &str,
+    stride: i64,
+    downsample: bool,
+) -> Result<String, ExportError> {
+    let y = e.conv(
+        x,
+        &format!("{p}.conv1"),
+        Some(&format!("{p}.bn1")),
+        shape(stride, 1, 1),
+        &format!("{p}.c1"),
+    )?;
+    let y = e.op("Relu", &[&y], &format!("{p}.r1"), &[]);
+    let y = e.conv(
+        &y,
+        &format!("{p}.conv2"),
+        Some(&format!("{p}.bn2")),
+        shape(1, 1, 1),
+        &format!("{p}.c2"),
+    )?;
+    let skip = if downsample {
+        e.conv(
+            x,
+            &format!("{p}.downsample.0"),
+            Some(&format!("{p}.downsample.1")),
+            shape(stride, 0, 1),
+            &format!("{p}.skip"),
+        )?
+    } else {
+        x.to_owned()
+    };
+    let sum = e.op("Add", &[&y, &skip], &format!("{p}.sum"), &[]);
+    Ok(e.op("Relu", &[&sum], &format!("{p}.out"), &[]))
+}
+
+fn resnet_layer(
+    e: &mut Emitter<'_>,
+    x: &str,
+    p: &str,
+    stride: i64,
+    blocks: usize,
+    downsample: bool,
+) -> Result<String, ExportError> {
+    let mut y = basic_block(e, x, &format!("{p}.0"), stride, downsample)?;
+    for b in 1..blocks {
+        y = basic_block(e, &y, &format!("{p}.{b}"), 1, false)?;
+    }
+    Ok(y)
+}
+
+/// Writes stage `part` of `backbone`, whose variables are under `prefix`, on input `x`;
+/// returns the output's name.
+pub fn stage(
+    e: &mut Emitter<'_>,
+    x: &str,
+    prefix: &str,
+    backbone: Backbone,
+    part: StagePart,
+) -> Result<String, ExportError> {
+    match (backbone, part) {
+        (Backbone::MobilenetV2, StagePart::One) => {
+            mobilenet_v2(e, x, prefix, 0..MOBILENET_V2_SPLIT)
+        }
+        (Backbone::MobilenetV2, StagePart::Two) => mobilenet_v2(
+            e,
+            x,
+            prefix,
+            MOBILENET_V2_SPLIT..mobilenet_v2_layers().len(),
+        ),
+        (Backbone::Resnet34, StagePart::One) => {
+            let y = e.conv(
+                x,
+                &format!("{prefix}.conv1"),
+                Some(&format!("{prefix}.bn1")),
+                shape(2, 3, 1),
+                &format!("{prefix}.stem"),
+            )?;
+            let y = e.op("Relu", &[&y], &format!("{prefix}.stem_relu"), &[]);
+            let y = resnet_layer(e, &y, &format!("{prefix}.layer1"), 1, 3, false)?;
+            let y = resnet_layer(e, &y, &format!("{prefix}.layer2"), 2, 4, true)?;
+            resnet_layer(e, &y, &format!("{prefix}.layer3"), 2, 6, true)
+        }
+        (Backbone::Resnet34, StagePart::Two) => {
+            resnet_layer(e, x, &format!("{prefix}.layer4"), 2, 3, true)
+        }
+    }
+}
+
+/// Global average pooling to an N×C matrix.
+pub fn pool_flat(e: &mut Emitter<'_>, x: &str, prefix: &str) -> String {
+    let pooled = e.op("GlobalAveragePool", &[x], &format!("{prefix}.gap"), &[]);
+    e.op(
+        "Flatten",
+        &[&pooled],
+        &format!("{prefix}.flat"),
+        &[Attr::Int("axis", 1)],
+    )
+}
