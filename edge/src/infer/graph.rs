@@ -17,6 +17,8 @@ pub enum Attr {
     Ints(&'static str, Vec<i64>),
     /// One float.
     Float(&'static str, f32),
+    /// A string.
+    Str(&'static str, &'static str),
 }
 
 impl Attr {
@@ -39,6 +41,12 @@ impl Attr {
                 name: (*name).into(),
                 r#type: AttributeType::Float as i32,
                 f: *v,
+                ..Default::default()
+            },
+            Self::Str(name, v) => pb::AttributeProto {
+                name: (*name).into(),
+                r#type: AttributeType::String as i32,
+                s: v.as_bytes().to_vec(),
                 ..Default::default()
             },
         }

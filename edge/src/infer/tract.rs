@@ -1,5 +1,7 @@
-//! The tract-onnx implementation of [`Embedder`]: the model is loaded once with a symbolic
-//! batch dimension, optimised, and run on all crops of a call as one batch.
+//! The tract-onnx implementation of [`Embedder`]: the model is loaded once, optimised for a
+//! batch of one, and run crop by crop. With tract 0.23 on the exported MobileNetV2 graph a
+//! plan for a fixed batch of one runs 3× faster than one with a symbolic batch, and a fixed
+//! batch of 8 is slower per crop than batches of one (measured: 19.7, 6.5 and 13.9 crops/s).
 
 use std::sync::Arc;
 
@@ -68,15 +70,9 @@ impl TractEmbedder {
         inference
             .select_outputs_by_name(outputs.iter())
             .map_err(engine(&ctx))?;
-        let batch = inference.sym("N");
         let fact = InferenceFact::dt_shape(
             f32::datum_type(),
-            tvec!(
-                batch.to_dim(),
-                3.to_dim(),
-                (e.height as usize).to_dim(),
-                (e.width as usize).to_dim()
-            ),
+            tvec!(1, 3, e.height as usize, e.width as usize),
         );
         let plan = inference
             .with_input_fact(0, fact)
@@ -102,41 +98,13 @@ impl TractEmbedder {
         Ok(embedder)
     }
 
-    /// The manifest entry the model came from.
-    pub fn model(&self) -> &ResolvedModel {
-        &self.model
-    }
-}
-
-fn output_rows(
-    value: &TValue,
-    name: &str,
-    batch: usize,
-) -> Result<(Vec<f32>, Vec<usize>), InferError> {
-    let view = value.to_plain_array_view::<f32>().map_err(engine(name))?;
-    let shape = view.shape().to_vec();
-    if shape.first() != Some(&batch) {
-        return Err(InferError::Shape {
-            name: name.to_string(),
-            shape,
-            expected: format!("batch {batch} first"),
-        });
-    }
-    Ok((view.iter().copied().collect(), shape))
-}
-
-impl Embedder for TractEmbedder {
-    fn embed(&mut self, crops: &[Crop]) -> Result<Vec<PartEmbedding>, InferError> {
-        if crops.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// Features and view ratios of one crop.
+    fn embed_one(&self, crop: &Crop) -> Result<PartEmbedding, InferError> {
         let e = &self.model.entry;
-        let n = crops.len();
+        let n = 1;
         let (h, w) = (e.height as usize, e.width as usize);
-        let mut data = Vec::with_capacity(n * 3 * h * w);
-        for c in crops {
-            push_nchw(c, e.height, e.width, e.mean, e.std, &mut data);
-        }
+        let mut data = Vec::with_capacity(3 * h * w);
+        push_nchw(crop, e.height, e.width, e.mean, e.std, &mut data);
         let input = Tensor::from_shape(&[n, 3, h, w], &data).map_err(engine(&e.input))?;
         let out = self
             .plan
@@ -172,23 +140,43 @@ impl Embedder for TractEmbedder {
             }
             feats.push((v, d));
         }
-        Ok((0..n)
-            .map(|i| {
-                let m = &masks[i * 3 * plane..(i + 1) * 3 * plane];
-                let part = |k: usize| {
-                    let (v, d) = &feats[k];
-                    v[i * d..(i + 1) * d].to_vec()
-                };
-                PartEmbedding {
-                    features: [part(0), part(1), part(2), part(3)],
-                    area_ratios: AreaRatios::from_masks(
-                        &m[..plane],
-                        &m[plane..2 * plane],
-                        &m[2 * plane..],
-                    ),
-                }
-            })
-            .collect())
+        let part = |k: usize| feats[k].0.clone();
+        Ok(PartEmbedding {
+            features: [part(0), part(1), part(2), part(3)],
+            area_ratios: AreaRatios::from_masks(
+                &masks[..plane],
+                &masks[plane..2 * plane],
+                &masks[2 * plane..],
+            ),
+        })
+    }
+
+    /// The manifest entry the model came from.
+    pub fn model(&self) -> &ResolvedModel {
+        &self.model
+    }
+}
+
+fn output_rows(
+    value: &TValue,
+    name: &str,
+    batch: usize,
+) -> Result<(Vec<f32>, Vec<usize>), InferError> {
+    let view = value.to_plain_array_view::<f32>().map_err(engine(name))?;
+    let shape = view.shape().to_vec();
+    if shape.first() != Some(&batch) {
+        return Err(InferError::Shape {
+            name: name.to_string(),
+            shape,
+            expected: format!("batch {batch} first"),
+        });
+    }
+    Ok((view.iter().copied().collect(), shape))
+}
+
+impl Embedder for TractEmbedder {
+    fn embed(&mut self, crops: &[Crop]) -> Result<Vec<PartEmbedding>, InferError> {
+        crops.iter().map(|c| self.embed_one(c)).collect()
     }
 
     fn model_id(&self) -> ModelId {

@@ -141,8 +141,9 @@ pub fn accuracy(
     })
 }
 
-/// Index of the CPDM-nearest gallery entry of each query (queries first in `features`).
-pub fn top1(features: &[ImageFeatures], queries: usize) -> Vec<Option<usize>> {
+/// Index of the CPDM-nearest gallery entry of each query (queries first in `features`
+/// and `labels`), skipping its own identity in its own camera as the protocol does.
+pub fn top1(features: &[ImageFeatures], labels: &[Label], queries: usize) -> Vec<Option<usize>> {
     fn view(
         f: &ImageFeatures,
     ) -> Result<spanreid::cpdm::PartFeatures<'_>, spanreid::cpdm::CpdmError> {
@@ -152,12 +153,16 @@ pub fn top1(features: &[ImageFeatures], queries: usize) -> Vec<Option<usize>> {
         )
     }
     let (q, g) = features.split_at(queries);
+    let (ql, gl) = labels.split_at(queries);
     q.iter()
-        .map(|qf| {
+        .zip(ql)
+        .map(|(qf, qlabel)| {
             let qv = view(qf).ok()?;
             g.iter()
+                .zip(gl)
                 .enumerate()
-                .filter_map(|(j, gf)| {
+                .filter(|(_, (_, gl))| !(gl.camera == qlabel.camera && gl.id == qlabel.id))
+                .filter_map(|(j, (gf, _))| {
                     let d = spanreid::cpdm::cpdm(&qv, &view(gf).ok()?).ok()?;
                     Some((j, d))
                 })

@@ -273,10 +273,10 @@ mod with_torch {
         );
         let torch = check::image_features(&check::torch_outputs(&loaded.model, &images)?, n);
         let onnx = check::image_features(&check::graph_outputs(f32_runner, &images)?, n);
-        let top_torch = check::top1(&torch, query.len());
+        let top_torch = check::top1(&torch, &labels, query.len());
         report.top1_agreement_f32 = Some(check::agreement(
             &top_torch,
-            &check::top1(&onnx, query.len()),
+            &check::top1(&onnx, &labels, query.len()),
         ));
         report
             .accuracy
@@ -288,7 +288,7 @@ mod with_torch {
             let int8 = check::image_features(&check::graph_outputs(runner, &images)?, n);
             report.top1_agreement_int8 = Some(check::agreement(
                 &top_torch,
-                &check::top1(&int8, query.len()),
+                &check::top1(&int8, &labels, query.len()),
             ));
             report
                 .accuracy
