@@ -83,12 +83,16 @@ pub struct StoreStats {
 
 /// What the hub needs from a gallery database.
 pub trait Store {
-    /// Store a batch in one transaction, together with counter increments (reason, count).
-    /// Returns one outcome per signature, in order.
+    /// Store a batch in one transaction, together with counter increments (reason, count)
+    /// and the match records `matches` returns: it is called inside the transaction with
+    /// the outcomes (so it knows the new ids), and its records commit with the signatures,
+    /// so a crash never keeps a signature without its matches. Returns one outcome per
+    /// signature, in order.
     fn insert_batch(
         &mut self,
         batch: &[NewSignature<'_>],
         counters: &[(&str, u64)],
+        matches: &mut dyn FnMut(&[InsertOutcome]) -> Vec<MatchRecord>,
     ) -> Result<Vec<InsertOutcome>, StoreError>;
     /// Store match records in one transaction.
     fn insert_matches(&mut self, matches: &[MatchRecord]) -> Result<(), StoreError>;

@@ -9,7 +9,7 @@ use super::events::{MatchEvent, RankedCandidate, SignatureRef};
 use super::gallery::{InsertOutcome, MatchRecord, NewSignature, Store};
 use super::index::GalleryIndex;
 use super::ingest::{Reject, Verifier};
-use super::matcher::Matcher;
+use super::matcher::{Candidate, Matcher};
 use crate::signature::{ModelId, Signature};
 
 /// One received MQTT message.
@@ -115,17 +115,28 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             })
             .collect();
         let counters: Vec<(&str, u64)> = rejects.into_iter().collect();
-        let stored = self.store.insert_batch(&new, &counters)?;
+        // Matching runs inside the store's transaction, once the new ids are known, so the
+        // signatures and their match records commit together.
+        let mut candidates: Vec<Vec<Candidate>> = Vec::new();
+        let matching = self.matching;
+        let matcher = &mut self.matcher;
+        let stored =
+            self.store
+                .insert_batch(&new, &counters, &mut |outcomes: &[InsertOutcome]| {
+                    let inserted = newly_inserted(&verified, outcomes);
+                    candidates = if matching {
+                        matcher.candidates_batch(&inserted)
+                    } else {
+                        Vec::new()
+                    };
+                    match_records(&inserted, &candidates)
+                })?;
 
         let mut events = Vec::new();
-        let mut records = Vec::new();
-        let mut inserted: Vec<(i64, &Signature)> = Vec::new();
+        let inserted = newly_inserted(&verified, &stored);
         for ((i, sig), outcome) in verified.iter().zip(stored) {
             outcomes[*i] = Some(match outcome {
-                InsertOutcome::Inserted(id) => {
-                    inserted.push((id, sig));
-                    Outcome::Stored(id)
-                }
+                InsertOutcome::Inserted(id) => Outcome::Stored(id),
                 InsertOutcome::Duplicate(id) => Outcome::Stored(id),
                 InsertOutcome::Replay => Outcome::Rejected(Reject::Replay {
                     site: sig.site.as_str().to_owned(),
@@ -134,21 +145,13 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
                 }),
             });
         }
-        let candidates = if self.matching {
-            self.matcher.candidates_batch(&inserted)
-        } else {
-            Vec::new()
-        };
         for (id, sig) in &inserted {
             self.matcher.insert(*id, sig);
         }
         for ((id, sig), candidates) in inserted.iter().zip(&candidates) {
             if !candidates.is_empty() {
-                events.push(self.event(*id, sig, candidates, &mut records)?);
+                events.push(self.event(*id, sig, candidates)?);
             }
-        }
-        if !records.is_empty() {
-            self.store.insert_matches(&records)?;
         }
         let evicted = self.evict(now_us)?;
         let outcomes = outcomes
@@ -166,17 +169,10 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
         &self,
         id: i64,
         sig: &Signature,
-        candidates: &[super::matcher::Candidate],
-        records: &mut Vec<MatchRecord>,
+        candidates: &[Candidate],
     ) -> Result<MatchEvent, StoreError> {
         let mut ranked = Vec::with_capacity(candidates.len());
         for (rank, c) in (1u32..).zip(candidates) {
-            records.push(MatchRecord {
-                query_id: id,
-                candidate_id: c.id,
-                rank,
-                distance: c.distance,
-            });
             if let Some(g) = self.store.get(c.id)? {
                 ranked.push(RankedCandidate {
                     rank,
@@ -219,6 +215,40 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
     pub fn matcher(&self) -> &Matcher<I> {
         &self.matcher
     }
+}
+
+/// The signatures of `verified` that `outcomes` says were newly stored, with their ids.
+fn newly_inserted<'s>(
+    verified: &'s [(usize, Signature)],
+    outcomes: &[InsertOutcome],
+) -> Vec<(i64, &'s Signature)> {
+    verified
+        .iter()
+        .zip(outcomes)
+        .filter_map(|((_, sig), o)| match o {
+            InsertOutcome::Inserted(id) => Some((*id, sig)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One record per candidate of each new signature, ranked from 1.
+fn match_records(
+    inserted: &[(i64, &Signature)],
+    candidates: &[Vec<Candidate>],
+) -> Vec<MatchRecord> {
+    inserted
+        .iter()
+        .zip(candidates)
+        .flat_map(|((id, _), cs)| {
+            (1u32..).zip(cs).map(move |(rank, c)| MatchRecord {
+                query_id: *id,
+                candidate_id: c.id,
+                rank,
+                distance: c.distance,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

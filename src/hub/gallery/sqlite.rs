@@ -126,11 +126,37 @@ fn sqlite_err(path: &Path, context: &'static str) -> impl Fn(rusqlite::Error) ->
     }
 }
 
+fn insert_match_rows(
+    tx: &rusqlite::Transaction<'_>,
+    matches: &[MatchRecord],
+    path: &Path,
+) -> Result<(), StoreError> {
+    let e = |c| sqlite_err(path, c);
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO matches (query_id, rank, candidate_id, distance) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(e("insert match"))?;
+    for m in matches {
+        insert
+            .execute(params![
+                m.query_id,
+                m.rank,
+                m.candidate_id,
+                f64::from(m.distance)
+            ])
+            .map_err(e("insert match"))?;
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn insert_batch(
         &mut self,
         batch: &[NewSignature<'_>],
         counters: &[(&str, u64)],
+        matches: &mut dyn FnMut(&[InsertOutcome]) -> Vec<MatchRecord>,
     ) -> Result<Vec<InsertOutcome>, StoreError> {
         let path = self.path.clone();
         let e = |c| sqlite_err(&path, c);
@@ -199,33 +225,19 @@ impl Store for SqliteStore {
                     .map_err(e("update counters"))?;
             }
         }
+        insert_match_rows(&tx, &matches(&outcomes), &path)?;
         tx.commit().map_err(e("commit signatures"))?;
         Ok(outcomes)
     }
 
     fn insert_matches(&mut self, matches: &[MatchRecord]) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let e = |c| sqlite_err(&path, c);
-        let tx = self.conn.transaction().map_err(e("begin"))?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO matches (query_id, rank, candidate_id, distance) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(e("insert match"))?;
-            for m in matches {
-                insert
-                    .execute(params![
-                        m.query_id,
-                        m.rank,
-                        m.candidate_id,
-                        f64::from(m.distance)
-                    ])
-                    .map_err(e("insert match"))?;
-            }
-        }
-        tx.commit().map_err(e("commit matches"))
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(sqlite_err(&path, "begin"))?;
+        insert_match_rows(&tx, matches, &path)?;
+        tx.commit().map_err(sqlite_err(&path, "commit matches"))
     }
 
     fn load_all(&self) -> Result<Vec<StoredSignature>, StoreError> {

@@ -27,7 +27,9 @@ fn insert(store: &mut SqliteStore, items: &[(Signature, Vec<u8>)]) -> Vec<Insert
             received_us: 1,
         })
         .collect();
-    store.insert_batch(&batch, &[("bad_tag", 2)]).unwrap()
+    store
+        .insert_batch(&batch, &[("bad_tag", 2)], &mut |_| Vec::new())
+        .unwrap()
 }
 
 #[test]
@@ -136,4 +138,70 @@ fn matches_round_trip_by_rank() {
     store.insert_matches(&recs).unwrap();
     assert_eq!(store.matches_of(9).unwrap(), vec![recs[1], recs[0]]);
     assert!(store.matches_of(8).unwrap().is_empty());
+}
+
+#[test]
+fn signatures_and_their_matches_commit_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.sqlite");
+    let (a, b) = (sig("c1", 1, 100), sig("c2", 1, 200));
+    let batch = |items: &[&(Signature, Vec<u8>)]| -> Vec<(Signature, Vec<u8>)> {
+        items.iter().map(|x| (*x).clone()).collect()
+    };
+    let items = batch(&[&a, &b]);
+    let new: Vec<_> = items
+        .iter()
+        .map(|(s, p)| NewSignature {
+            signature: s,
+            payload: p,
+            received_us: 1,
+        })
+        .collect();
+    // The records are computed from the ids the transaction assigns.
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        let outcomes = store
+            .insert_batch(&new, &[], &mut |outcomes: &[InsertOutcome]| {
+                let ids: Vec<i64> = outcomes
+                    .iter()
+                    .filter_map(|o| match o {
+                        InsertOutcome::Inserted(id) => Some(*id),
+                        _ => None,
+                    })
+                    .collect();
+                vec![MatchRecord {
+                    query_id: ids[1],
+                    candidate_id: ids[0],
+                    rank: 1,
+                    distance: 0.25,
+                }]
+            })
+            .unwrap();
+        assert_eq!(outcomes.len(), 2);
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.count().unwrap(), 2);
+    assert_eq!(store.matches_of(2).unwrap()[0].candidate_id, 1);
+
+    // A failure while the matches are computed (a crash between the two steps) leaves
+    // neither the signatures nor any match behind.
+    let c = sig("c3", 1, 300);
+    let items = batch(&[&c]);
+    let new: Vec<_> = items
+        .iter()
+        .map(|(s, p)| NewSignature {
+            signature: s,
+            payload: p,
+            received_us: 1,
+        })
+        .collect();
+    let mut store = SqliteStore::open(&path).unwrap();
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.insert_batch(&new, &[], &mut |_| panic!("crash while matching"))
+    }));
+    assert!(crashed.is_err());
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.count().unwrap(), 2);
+    assert!(store.matches_of(3).unwrap().is_empty());
 }
