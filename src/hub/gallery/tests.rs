@@ -18,17 +18,20 @@ fn sig(camera: &str, sequence: u64, t: u64) -> (Signature, Vec<u8>) {
     (sig, bytes)
 }
 
-fn insert(store: &mut SqliteStore, items: &[(Signature, Vec<u8>)]) -> Vec<InsertOutcome> {
-    let batch: Vec<_> = items
+fn new_batch(items: &[(Signature, Vec<u8>)]) -> Vec<NewSignature<'_>> {
+    items
         .iter()
         .map(|(s, p)| NewSignature {
             signature: s,
             payload: p,
             received_us: 1,
         })
-        .collect();
+        .collect()
+}
+
+fn insert(store: &mut SqliteStore, items: &[(Signature, Vec<u8>)]) -> Vec<InsertOutcome> {
     store
-        .insert_batch(&batch, &[("bad_tag", 2)], &mut |_| Vec::new())
+        .insert_batch(&new_batch(items), &[("bad_tag", 2)], &mut |_| Vec::new())
         .unwrap()
 }
 
@@ -145,18 +148,8 @@ fn signatures_and_their_matches_commit_together_or_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.sqlite");
     let (a, b) = (sig("c1", 1, 100), sig("c2", 1, 200));
-    let batch = |items: &[&(Signature, Vec<u8>)]| -> Vec<(Signature, Vec<u8>)> {
-        items.iter().map(|x| (*x).clone()).collect()
-    };
-    let items = batch(&[&a, &b]);
-    let new: Vec<_> = items
-        .iter()
-        .map(|(s, p)| NewSignature {
-            signature: s,
-            payload: p,
-            received_us: 1,
-        })
-        .collect();
+    let items = [a, b];
+    let new = new_batch(&items);
     // The records are computed from the ids the transaction assigns.
     {
         let mut store = SqliteStore::open(&path).unwrap();
@@ -185,16 +178,8 @@ fn signatures_and_their_matches_commit_together_or_not_at_all() {
 
     // A failure while the matches are computed (a crash between the two steps) leaves
     // neither the signatures nor any match behind.
-    let c = sig("c3", 1, 300);
-    let items = batch(&[&c]);
-    let new: Vec<_> = items
-        .iter()
-        .map(|(s, p)| NewSignature {
-            signature: s,
-            payload: p,
-            received_us: 1,
-        })
-        .collect();
+    let items = [sig("c3", 1, 300)];
+    let new = new_batch(&items);
     let mut store = SqliteStore::open(&path).unwrap();
     let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         store.insert_batch(&new, &[], &mut |_| panic!("crash while matching"))
