@@ -1,6 +1,7 @@
 # spanreid — the two commands a new user needs:
 #   make test   install what is missing, then format check, lints, every test, no_std build
-#   make demo   the main job end to end (arrives with the end-to-end work)
+#   make demo   the main job end to end: render camera streams (cached), start the hub and one
+#               edge-agent per camera with the shipped models, score the matches
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -38,6 +39,22 @@ fuzz-smoke:
 	    "$${CARGO_TARGET_DIR:-target}/fuzz-corpus" tests/fuzz/seeds -- \
 	    -max_total_time=$(FUZZ_SECONDS) 2>&1 | tail -n 20; \
 	else echo "fuzz-smoke: no nightly toolchain, skipped"; fi
+
+# The main job. DEMO_DATA is rendered once (trainer synth, no libtorch needed) and reused.
+DEMO_DATA ?= $(SPANREID_CACHE)/demo/synth-small
+DEMO_MODEL ?= spanreid-mnv2-int8
+DEMO_ARGS ?=
+.PHONY: demo
+demo:
+	cargo build --release --workspace --bins
+	@if [ ! -f "$(DEMO_DATA)/streams/ground_truth.csv" ]; then \
+	  echo "demo: rendering the synthetic set and its camera streams into $(DEMO_DATA) (once)"; \
+	  rm -rf "$(DEMO_DATA).partial"; \
+	  "$${CARGO_TARGET_DIR:-target}/release/trainer" synth --preset small --out "$(DEMO_DATA).partial"; \
+	  mv "$(DEMO_DATA).partial" "$(DEMO_DATA)"; \
+	fi
+	"$${CARGO_TARGET_DIR:-target}/release/spanreid-demo" --data "$(DEMO_DATA)" \
+	  --manifest models/manifest.toml --model $(DEMO_MODEL) $(DEMO_ARGS)
 
 .PHONY: cross
 # edge-agent for Jetson (aarch64; JetPack 6 = glibc 2.35, JetPack 5 = glibc 2.31), then the

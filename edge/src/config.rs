@@ -58,6 +58,9 @@ pub struct CameraConfig {
     pub replay_dir: PathBuf,
     /// Replay: `true` paces frames at `fps`, `false` runs as fast as possible.
     pub replay_realtime: bool,
+    /// Replay: capture time of the first frame, µs since the Unix epoch; 0 stamps it with
+    /// the start time of the run. Set it to align several replayed cameras on one clock.
+    pub replay_start_us: u64,
     /// V4L2 device path.
     pub device: String,
     /// V4L2 pixel format: `yuyv` or `mjpeg`.
@@ -79,6 +82,7 @@ impl Default for CameraConfig {
             source: "replay".into(),
             replay_dir: PathBuf::from("frames"),
             replay_realtime: false,
+            replay_start_us: 0,
             device: "/dev/video0".into(),
             pixel_format: "yuyv".into(),
             width: 1280,
@@ -114,6 +118,9 @@ pub struct DetectConfig {
     pub top_k: usize,
     /// A crop counts as fully inside when it keeps this many pixels from the edges.
     pub edge_margin: u32,
+    /// Radius of the closing that joins the pieces of one vehicle's motion mask (pixels);
+    /// larger for larger frames or low-contrast scenes.
+    pub close_radius: usize,
 }
 
 impl Default for DetectConfig {
@@ -132,6 +139,7 @@ impl Default for DetectConfig {
             crop_policy: "best".into(),
             top_k: 3,
             edge_margin: 2,
+            close_radius: m.close_radius,
         }
     }
 }
@@ -235,6 +243,9 @@ pub struct Config {
     pub metrics_listen: String,
     /// Frames buffered between capture and detection.
     pub frame_buffer: usize,
+    /// Append one CSV line per signed passage here (sequence, track, chosen crop's frame and
+    /// box): the audit trail that ties a signature back to the frames it came from.
+    pub passage_log: Option<PathBuf>,
 }
 
 /// Settings checked and converted for the stages.
@@ -355,6 +366,7 @@ impl Config {
             threshold: d.threshold,
             min_pixels: d.min_pixels,
             warmup_frames: d.warmup_frames,
+            close_radius: d.close_radius,
             ..MotionSettings::default()
         };
         let tracker = TrackerSettings {

@@ -102,6 +102,25 @@ impl Frame {
             .collect()
     }
 
+    /// The square around `b` that the networks expect: side `max(width, height)` of the
+    /// box plus `margin` (fraction) on each side, centred on the box and moved (then, if
+    /// need be, shrunk) to stay inside the frame. The trainer frames its images this way
+    /// (aspect kept, a few percent of margin), so a crop resized to the model's square
+    /// input shows the vehicle undistorted.
+    pub fn square_around(&self, b: &BBox, margin: f32) -> BBox {
+        let side = (b.width().max(b.height()) as f32 * (1.0 + 2.0 * margin)).round() as u32;
+        let side = side.max(1).min(self.width.min(self.height).max(1));
+        let place = |centre: f32, limit: u32| -> (u32, u32) {
+            let start = (centre - side as f32 / 2.0).round().max(0.0) as u32;
+            let start = start.min(limit.saturating_sub(side));
+            (start, start + side)
+        };
+        let (cx, cy) = b.centre();
+        let (x0, x1) = place(cx, self.width);
+        let (y0, y1) = place(cy, self.height);
+        BBox { x0, y0, x1, y1 }
+    }
+
     /// The pixels inside `b` (clipped to the frame) as a new RGB8 image.
     pub fn crop(&self, b: &BBox) -> Crop {
         let x1 = b.x1.min(self.width);
@@ -211,6 +230,38 @@ mod tests {
         assert_eq!((c.width, c.height), (2, 2));
         assert_eq!(&c.rgb[0..3], &[255, 0, 0]);
         assert_eq!(c.rgb.len(), 12);
+    }
+
+    #[test]
+    fn square_crops_keep_the_aspect_and_stay_inside() {
+        let f = Frame::filled(100, 50, [0, 0, 0]);
+        let b = BBox {
+            x0: 40,
+            y0: 20,
+            x1: 60,
+            y1: 30,
+        };
+        let s = f.square_around(&b, 0.1);
+        assert_eq!((s.width(), s.height()), (24, 24));
+        assert_eq!(s.centre(), (50.0, 25.0));
+        // near the right edge: moved left, same side
+        let edge = BBox {
+            x0: 90,
+            y0: 10,
+            x1: 100,
+            y1: 20,
+        };
+        let s = f.square_around(&edge, 0.0);
+        assert_eq!((s.x0, s.x1, s.width(), s.height()), (90, 100, 10, 10));
+        // wider than the frame is tall: shrunk to the frame height
+        let wide = BBox {
+            x0: 0,
+            y0: 0,
+            x1: 90,
+            y1: 40,
+        };
+        let s = f.square_around(&wide, 0.0);
+        assert_eq!((s.width(), s.height(), s.y0, s.y1), (50, 50, 0, 50));
     }
 
     #[test]

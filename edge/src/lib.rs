@@ -15,6 +15,7 @@ pub mod infer;
 pub mod metrics;
 pub mod metrics_http;
 pub mod passage;
+pub mod passage_log;
 pub mod pipeline;
 pub mod publish;
 pub mod queue;

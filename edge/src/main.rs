@@ -17,6 +17,7 @@ use spanreid_edge::config::{Config, Validated};
 use spanreid_edge::infer::tract::TractEmbedder;
 use spanreid_edge::infer::{Embedder, fixture, manifest};
 use spanreid_edge::metrics::Metrics;
+use spanreid_edge::passage_log::PassageLog;
 use spanreid_edge::publish::PublishSettings;
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
 use spanreid_edge::sign::{Signer, ident};
@@ -53,6 +54,12 @@ struct Overrides {
     /// Model name in the manifest.
     #[arg(long)]
     model: Option<String>,
+    /// Capture time of the replay's first frame, µs since the Unix epoch.
+    #[arg(long)]
+    replay_start_us: Option<u64>,
+    /// Append one CSV line per signed passage to this file.
+    #[arg(long)]
+    passage_log: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -147,6 +154,12 @@ fn load_config(o: &Overrides) -> anyhow::Result<Validated> {
     if let Some(m) = &o.model {
         c.model.name = m.clone();
     }
+    if let Some(t) = o.replay_start_us {
+        c.camera.replay_start_us = t;
+    }
+    if let Some(p) = &o.passage_log {
+        c.passage_log = Some(p.clone());
+    }
     Ok(c.validate()?)
 }
 
@@ -159,9 +172,12 @@ fn open_source(v: &Validated) -> anyhow::Result<Box<dyn FrameSource>> {
             } else {
                 Pace::Fast { fps: c.fps }
             };
-            let start = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros() as u64);
+            let start = match c.replay_start_us {
+                0 => std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as u64),
+                t => t,
+            };
             Ok(Box::new(ReplaySource::open(&c.replay_dir, pace, start)?))
         }
         #[cfg(feature = "v4l")]
@@ -269,6 +285,12 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
         tracing::info!(%bound, "Prometheus endpoint up");
     }
     let publish = Some(publish_settings(&v));
+    let passage_log = v
+        .config
+        .passage_log
+        .as_deref()
+        .map(PassageLog::open)
+        .transpose()?;
     let summary = pipeline::run(pipeline::Parts {
         source,
         embedder: Box::new(embedder),
@@ -277,6 +299,7 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
         queue: Arc::new(Mutex::new(queue)),
         metrics,
         publish,
+        passage_log,
     })?;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(

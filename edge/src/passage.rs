@@ -26,6 +26,10 @@ impl CropPolicy {
     }
 }
 
+/// Margin around a vehicle's box in its crop, as a fraction of the box's longer side (the
+/// trainer frames its images with 2–8 %).
+pub const CROP_MARGIN: f32 = 0.05;
+
 /// One crop with what it is ranked by.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Candidate {
@@ -44,9 +48,9 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// Cuts and scores the crop of `bbox` in `frame`.
+    /// Cuts the square crop around `bbox` in `frame` (see [`Frame::square_around`]) and scores it.
     pub fn new(frame: &Frame, bbox: BBox, margin: u32) -> Self {
-        let crop = frame.crop(&bbox);
+        let crop = frame.crop(&frame.square_around(&bbox, CROP_MARGIN));
         let score = bbox.area() as f32 * (1.0 + crop.sharpness()).sqrt();
         Candidate {
             frame: frame.index,

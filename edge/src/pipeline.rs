@@ -14,6 +14,7 @@ use crate::frame::Frame;
 use crate::infer::{Embedder, InferError, PartEmbedding};
 use crate::metrics::Metrics;
 use crate::passage::{Candidate, CropPolicy, Passages};
+use crate::passage_log::{PassageLog, PassageRecord};
 use crate::publish::{self, Control, PublishError, PublishSettings};
 use crate::queue::{DiskQueue, QueueError};
 use crate::sign::{PassageMeta, Signer, next_sequence};
@@ -149,6 +150,8 @@ pub struct Parts {
     pub metrics: Arc<Metrics>,
     /// Broker; `None` only queues (e.g. `bench`, or tests of the queue).
     pub publish: Option<PublishSettings>,
+    /// Where each signed passage is logged, if anywhere.
+    pub passage_log: Option<PassageLog>,
 }
 
 /// What a finished run did.
@@ -205,14 +208,25 @@ fn vehicle_stage(
     }
 }
 
-fn sign_stage(
-    mut embedder: Box<dyn Embedder>,
+/// The sign stage's ends: what it reads from and writes to.
+struct SignStage {
+    embedder: Box<dyn Embedder>,
     policy: CropPolicy,
     signer: Signer,
-    rx: Receiver<PassageJob>,
     queue: Arc<Mutex<DiskQueue>>,
     metrics: Arc<Metrics>,
-) -> Result<(), PipelineError> {
+    log: Option<PassageLog>,
+}
+
+fn sign_stage(stage: SignStage, rx: Receiver<PassageJob>) -> Result<(), PipelineError> {
+    let SignStage {
+        mut embedder,
+        policy,
+        signer,
+        queue,
+        metrics,
+        mut log,
+    } = stage;
     let mut sequence = 0u64;
     for job in rx {
         Metrics::add(&metrics.crops, job.candidates.len() as u64);
@@ -233,6 +247,20 @@ fn sign_stage(
                 Metrics::add(&metrics.signatures, 1);
                 Metrics::set(&metrics.queue_depth, q.len() as u64);
                 Metrics::set(&metrics.queue_dropped, q.dropped());
+                drop(q);
+                if let (Some(log), Some(best)) = (log.as_mut(), job.candidates.first()) {
+                    let record = PassageRecord {
+                        sequence,
+                        track: job.track_id,
+                        frame: best.frame,
+                        time_us: best.time_us,
+                        bbox: best.bbox,
+                        crops: job.candidates.len() as u32,
+                    };
+                    if let Err(e) = log.append(&record) {
+                        tracing::warn!(error = %e, "passage log not written");
+                    }
+                }
             }
             Err(e) => {
                 Metrics::add(&metrics.signature_errors, 1);
@@ -254,6 +282,7 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
         queue,
         metrics,
         publish,
+        passage_log,
     } = parts;
     let (frame_tx, frame_rx) = sync_channel(settings.config.frame_buffer.max(1));
     let (job_tx, job_rx) = sync_channel(4);
@@ -276,10 +305,17 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
             .map_err(spawn_err)?
     };
     let sign = {
-        let (q, m) = (queue.clone(), metrics.clone());
+        let stage = SignStage {
+            embedder,
+            policy,
+            signer,
+            queue: queue.clone(),
+            metrics: metrics.clone(),
+            log: passage_log,
+        };
         std::thread::Builder::new()
             .name("sign".into())
-            .spawn(move || sign_stage(embedder, policy, signer, job_rx, q, m))
+            .spawn(move || sign_stage(stage, job_rx))
             .map_err(spawn_err)?
     };
     let publisher = match publish {

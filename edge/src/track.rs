@@ -1,6 +1,9 @@
 //! Multi-object tracker for one fixed camera: detections are matched to live tracks by IoU
 //! (greedy, best pair first) with a centroid-distance fallback for fast small vehicles; a
 //! track that goes unmatched for a few frames ends, and one vehicle passage is one track.
+//! Each track keeps a smoothed velocity and is matched where it is predicted to be, so a
+//! vehicle hidden for a few frames (merged with another blob where lanes cross) keeps its
+//! track instead of starting a new passage.
 
 use crate::detect::motion::Detection;
 use crate::frame::BBox;
@@ -61,7 +64,27 @@ struct Live {
     last_frame: u64,
     hits: u32,
     missed: u32,
+    /// Smoothed centre motion, pixels per frame.
+    velocity: (f32, f32),
 }
+
+impl Live {
+    /// The box shifted by the velocity to `frame`.
+    fn predicted(&self, frame: u64) -> BBox {
+        let dt = frame.saturating_sub(self.last_frame) as f32;
+        let shift = |v: u32, d: f32| (v as f32 + d).round().max(0.0) as u32;
+        let (dx, dy) = (self.velocity.0 * dt, self.velocity.1 * dt);
+        BBox {
+            x0: shift(self.bbox.x0, dx),
+            y0: shift(self.bbox.y0, dy),
+            x1: shift(self.bbox.x1, dx),
+            y1: shift(self.bbox.y1, dy),
+        }
+    }
+}
+
+/// Weight of the newest displacement in the smoothed velocity.
+const VELOCITY_SMOOTHING: f32 = 0.5;
 
 /// The tracker state.
 #[derive(Debug)]
@@ -87,12 +110,13 @@ impl Tracker {
         self.live.len()
     }
 
-    fn affinity(&self, t: &Live, b: &BBox) -> Option<f32> {
-        let iou = t.bbox.iou(b);
+    fn affinity(&self, t: &Live, b: &BBox, frame: u64) -> Option<f32> {
+        let at = t.predicted(frame);
+        let iou = at.iou(b);
         if iou >= self.settings.min_iou {
             return Some(1.0 + iou);
         }
-        let ((tx, ty), (bx, by)) = (t.bbox.centre(), b.centre());
+        let ((tx, ty), (bx, by)) = (at.centre(), b.centre());
         let dist = ((tx - bx).powi(2) + (ty - by).powi(2)).sqrt();
         let diag = (t.bbox.width() as f32)
             .hypot(t.bbox.height() as f32)
@@ -106,7 +130,7 @@ impl Tracker {
         let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
         for (ti, t) in self.live.iter().enumerate() {
             for (di, d) in detections.iter().enumerate() {
-                if let Some(a) = self.affinity(t, &d.bbox) {
+                if let Some(a) = self.affinity(t, &d.bbox, frame) {
                     pairs.push((a, ti, di));
                 }
             }
@@ -137,12 +161,23 @@ impl Tracker {
                         last_frame: frame,
                         hits: 0,
                         missed: 0,
+                        velocity: (0.0, 0.0),
                     });
                     self.next_id = self.next_id.wrapping_add(1);
                     self.live.len() - 1
                 }
             };
             let t = &mut self.live[ti];
+            if t.hits > 0 {
+                let dt = frame.saturating_sub(t.last_frame).max(1) as f32;
+                let ((ox, oy), (nx, ny)) = (t.bbox.centre(), d.bbox.centre());
+                let step = ((nx - ox) / dt, (ny - oy) / dt);
+                let a = if t.hits == 1 { 1.0 } else { VELOCITY_SMOOTHING };
+                t.velocity = (
+                    a * step.0 + (1.0 - a) * t.velocity.0,
+                    a * step.1 + (1.0 - a) * t.velocity.1,
+                );
+            }
             t.bbox = d.bbox;
             t.last_frame = frame;
             t.hits += 1;
@@ -250,6 +285,26 @@ mod tests {
         // moved 15 px: IoU 5/35 < 0.2, centre distance 15 / 22.4 = 0.67 < 0.75
         let u = t.update(1, &[det(15, 0)]);
         assert_eq!(u.assigned[0].0, 0);
+        assert_eq!(t.live(), 1);
+    }
+
+    #[test]
+    fn a_vehicle_hidden_for_several_frames_is_found_where_it_is_predicted() {
+        let settings = TrackerSettings {
+            max_missed: 6,
+            ..TrackerSettings::default()
+        };
+        let mut t = Tracker::new(settings, 0);
+        // 12 px per frame to the right; hidden in frames 5..=9 (five frames, 60 px on).
+        for f in 0..5u32 {
+            t.update(u64::from(f), &[det(12 * f, 50)]);
+        }
+        for f in 5..10 {
+            t.update(f, &[]);
+        }
+        // At the last seen box, IoU and centre distance both fail (60 px on, 20 px wide).
+        let u = t.update(10, &[det(120, 50)]);
+        assert_eq!(u.assigned[0].0, 0, "same track after the gap");
         assert_eq!(t.live(), 1);
     }
 }

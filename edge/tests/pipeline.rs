@@ -143,6 +143,7 @@ fn each_passage_gives_one_signature_with_the_right_identity() {
         queue: Arc::new(Mutex::new(queue)),
         metrics: metrics.clone(),
         publish: Some(publish),
+        passage_log: None,
     })
     .unwrap();
     assert_eq!(summary.frames, 130);

@@ -14,6 +14,8 @@ pub mod map;
 mod proptests;
 pub mod protocol;
 pub mod report;
+#[cfg(feature = "std")]
+pub mod rerank;
 
 pub use map::{QueryScore, score_ranked};
 pub use protocol::{Label, Relevance, relevance};

@@ -28,6 +28,11 @@ pub struct FeatureModelConfig {
     pub input_size: u32,
     /// Dimension `d` of each part feature (512 in the paper, 1024 as an option).
     pub dim: u32,
+    /// MobileNetV2 only: keep the 1×1 head convolution to 1,280 channels at the end of each
+    /// stage-2 branch (torchvision's `features[18]`). `false` ends the branches at the
+    /// 320-channel block: a quarter fewer stage-2 parameters and an FC five times smaller,
+    /// which is what keeps the shipped models under their size budget.
+    pub stage2_head: bool,
 }
 
 impl Default for FeatureModelConfig {
@@ -38,6 +43,7 @@ impl Default for FeatureModelConfig {
             weights: None,
             input_size: 192,
             dim: 512,
+            stage2_head: true,
         }
     }
 }
@@ -154,6 +160,8 @@ impl FeaturesConfig {
                     backbone: Backbone::MobilenetV2,
                     pretrained: true,
                     input_size: 128,
+                    dim: 256,
+                    stage2_head: false,
                     ..paper.model
                 },
                 train: FeatureTrainConfig {
@@ -171,6 +179,7 @@ impl FeaturesConfig {
                     pretrained: false,
                     input_size: 64,
                     dim: 64,
+                    stage2_head: false,
                     ..paper.model
                 },
                 train: FeatureTrainConfig {
@@ -230,6 +239,12 @@ impl FeaturesConfig {
         }
         if self.model.dim == 0 {
             return invalid("model.dim", "must be positive");
+        }
+        if !self.model.stage2_head && self.model.backbone != Backbone::MobilenetV2 {
+            return invalid(
+                "model.stage2_head",
+                "only MobileNetV2 has a head convolution to leave out",
+            );
         }
         let l = &self.loss;
         if !(l.lambda_id >= 0.0 && l.lambda_triplet >= 0.0) {
@@ -317,6 +332,12 @@ mod tests {
         let err = FeaturesConfig::from_toml("[train]\nimages_per_id = 1\n", Path::new("f.toml"))
             .expect_err("K = 1");
         assert!(err.to_string().contains("train.images_per_id"), "{err}");
+        let err = FeaturesConfig::from_toml(
+            "[model]\nbackbone = \"resnet34\"\nstage2_head = false\n",
+            Path::new("f.toml"),
+        )
+        .expect_err("ResNet-34 has no head convolution");
+        assert!(err.to_string().contains("model.stage2_head"), "{err}");
     }
 
     #[test]

@@ -197,6 +197,52 @@ fn stream_ground_truth_matches_the_frames() {
     }
 }
 
+/// The edge agent's vehicle stage (motion detection, tracking, crop choice) over each
+/// camera stream: every ground-truth passage becomes exactly one passage, and its chosen
+/// crop lies on that vehicle.
+#[test]
+fn each_stream_passage_becomes_one_agent_passage_of_its_vehicle() {
+    use spanreid_edge::capture::FrameSource;
+    use spanreid_edge::capture::ground_truth::{self, identify};
+    use spanreid_edge::capture::replay::{Pace, ReplaySource};
+    use spanreid_edge::config::Config;
+    use spanreid_edge::metrics::Metrics;
+    use spanreid_edge::pipeline::Vehicles;
+
+    let d = dataset().join("streams");
+    let rows = ground_truth::read(&d.join("ground_truth.csv")).unwrap();
+    let toml = format!(
+        "[camera]\nkey_hex = \"{}\"\n[detect]\nmin_pixels = 120\nwarmup_frames = 3\n",
+        "ab".repeat(32)
+    );
+    let settings = Config::from_toml(&toml, Path::new("agent.toml"))
+        .unwrap()
+        .validate()
+        .unwrap();
+    for camera in ["c001", "c002", "c003"] {
+        let mut source = ReplaySource::open(&d.join(camera), Pace::Fast { fps: 10.0 }, 0).unwrap();
+        let (mut vehicles, metrics) = (Vehicles::new(&settings), Metrics::default());
+        let mut jobs = Vec::new();
+        while let Some(frame) = source.next_frame().unwrap() {
+            jobs.extend(vehicles.push(&frame, &metrics));
+        }
+        jobs.extend(vehicles.finish(&metrics));
+        let mut found: Vec<Option<u32>> = jobs
+            .iter()
+            .map(|j| {
+                let best = &j.candidates[0];
+                identify(&rows, camera, best.frame, &best.bbox, 0.3)
+            })
+            .collect();
+        found.sort();
+        let expected: Vec<Option<u32>> = ground_truth::passages(&rows, camera)
+            .into_keys()
+            .map(Some)
+            .collect();
+        assert_eq!(found, expected, "{camera}: passages by identity");
+    }
+}
+
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_owned()];

@@ -15,6 +15,8 @@ pub struct Sighting {
     pub camera: String,
     /// Frame number within the camera's stream.
     pub frame: u64,
+    /// Global time of the frame on the streams' common clock, seconds.
+    pub time_s: f64,
     /// Vehicle identity.
     pub id: u32,
     /// Bounding box of its visible pixels.
@@ -48,6 +50,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sighting>, CaptureError> {
         out.push(Sighting {
             camera: f[0].to_string(),
             frame: num(1)?,
+            time_s: f[2]
+                .trim()
+                .parse::<f64>()
+                .map_err(|e| bad(format!("field 3 {:?}: {e}", f[2])))?,
             id: small(3)?,
             bbox: BBox {
                 x0: small(4)?,
@@ -81,6 +87,30 @@ pub fn passages(rows: &[Sighting], camera: &str) -> BTreeMap<u32, (u64, u64)> {
     out
 }
 
+/// The identity whose ground-truth box in `frame` of `camera` overlaps `bbox` most, if that
+/// overlap (intersection over union) reaches `min_iou`.
+pub fn identify(
+    rows: &[Sighting],
+    camera: &str,
+    frame: u64,
+    bbox: &BBox,
+    min_iou: f32,
+) -> Option<u32> {
+    rows.iter()
+        .filter(|r| r.camera == camera && r.frame == frame)
+        .map(|r| (r.bbox.iou(bbox), r.id))
+        .filter(|(iou, _)| *iou >= min_iou)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, id)| id)
+}
+
+/// Global time of frame 0 of `camera` on the streams' clock, from any of its rows.
+pub fn stream_start_s(rows: &[Sighting], camera: &str, fps: f64) -> Option<f64> {
+    rows.iter()
+        .find(|r| r.camera == camera)
+        .map(|r| r.time_s - r.frame as f64 / fps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +138,31 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!(p[&42], (3, 4));
         assert_eq!(p[&43], (7, 7));
+        assert!((stream_start_s(&rows, "c002", 10.0).unwrap() - 0.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_box_is_identified_by_its_best_overlap() {
+        let rows = parse(CSV, Path::new("gt.csv")).unwrap();
+        let near = BBox {
+            x0: 11,
+            y0: 21,
+            x1: 31,
+            y1: 41,
+        };
+        assert_eq!(identify(&rows, "c001", 3, &near, 0.5), Some(42));
+        assert_eq!(
+            identify(&rows, "c001", 5, &near, 0.5),
+            None,
+            "no row in frame 5"
+        );
+        let far = BBox {
+            x0: 100,
+            y0: 100,
+            x1: 120,
+            y1: 120,
+        };
+        assert_eq!(identify(&rows, "c001", 3, &far, 0.1), None);
     }
 
     #[test]

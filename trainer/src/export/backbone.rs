@@ -6,15 +6,18 @@ use spanreid_edge::infer::graph::Attr;
 use super::ExportError;
 use super::emit::{ConvShape, Emitter};
 use crate::config::Backbone;
-use crate::model::backbone::{MOBILENET_V2_SPLIT, MobileLayer, mobilenet_v2_layers};
+use crate::model::backbone::{MOBILENET_V2_SPLIT, MobileLayer, mobilenet_v2_layers, stage2_end};
 
 /// Which part of the backbone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StagePart {
     /// Stage 1 (`CNN_mask`, the shared trunk).
     One,
-    /// Stage 2 (one per feature branch).
-    Two,
+    /// Stage 2 (one per feature branch), with or without MobileNetV2's head convolution.
+    Two {
+        /// Keep the 1×1 convolution to 1,280 channels.
+        head: bool,
+    },
 }
 
 fn shape(stride: i64, pad: i64, groups: i64) -> ConvShape {
@@ -181,12 +184,9 @@ pub fn stage(
         (Backbone::MobilenetV2, StagePart::One) => {
             mobilenet_v2(e, x, prefix, 0..MOBILENET_V2_SPLIT)
         }
-        (Backbone::MobilenetV2, StagePart::Two) => mobilenet_v2(
-            e,
-            x,
-            prefix,
-            MOBILENET_V2_SPLIT..mobilenet_v2_layers().len(),
-        ),
+        (Backbone::MobilenetV2, StagePart::Two { head }) => {
+            mobilenet_v2(e, x, prefix, MOBILENET_V2_SPLIT..stage2_end(head))
+        }
         (Backbone::Resnet34, StagePart::One) => {
             let y = e.conv(
                 x,
@@ -200,7 +200,7 @@ pub fn stage(
             let y = resnet_layer(e, &y, &format!("{prefix}.layer2"), 2, 4, true)?;
             resnet_layer(e, &y, &format!("{prefix}.layer3"), 2, 6, true)
         }
-        (Backbone::Resnet34, StagePart::Two) => {
+        (Backbone::Resnet34, StagePart::Two { .. }) => {
             resnet_layer(e, x, &format!("{prefix}.layer4"), 2, 3, true)
         }
     }

@@ -30,7 +30,13 @@ pub enum Mode<'a> {
     /// tensors calibration measures).
     F32,
     /// int8 weights (per channel) and uint8 activations with the calibrated ranges.
-    Int8(&'a Ranges),
+    Int8 {
+        /// Calibrated activation ranges.
+        ranges: &'a Ranges,
+        /// Quantise depth-wise convolutions too; `false` keeps them (their per-tensor
+        /// input ranges lose the most, their weights are a small share) in f32.
+        depthwise: bool,
+    },
 }
 
 /// A graph under construction with the parameters it reads.
@@ -102,7 +108,7 @@ impl<'a> Emitter<'a> {
                 }
                 Ok(x.to_owned())
             }
-            Mode::Int8(ranges) => {
+            Mode::Int8 { ranges, .. } => {
                 if let Some(done) = self.quantized.get(x) {
                     return Ok(done.clone());
                 }
@@ -125,7 +131,7 @@ impl<'a> Emitter<'a> {
     fn weight(&mut self, name: &str, dims: &[i64], data: Vec<f32>, axis: usize) -> String {
         match self.mode {
             Mode::F32 => self.graph.f32s(name, dims, data),
-            Mode::Int8(_) => {
+            Mode::Int8 { .. } => {
                 let q = quantize_weight(&data, dims, axis);
                 let g = &mut self.graph;
                 let channels = q.scales.len() as i64;
@@ -180,8 +186,23 @@ impl<'a> Emitter<'a> {
         out: &str,
     ) -> Result<String, ExportError> {
         let (w, data, bias) = self.layer(conv, bn, 0)?;
-        let input = self.activation(x)?;
-        let wn = self.weight(&format!("{out}.w"), &w.dims, data, 0);
+        let float = shape.groups > 1
+            && matches!(
+                self.mode,
+                Mode::Int8 {
+                    depthwise: false,
+                    ..
+                }
+            );
+        let (input, wn) = if float {
+            (
+                x.to_owned(),
+                self.graph.f32s(&format!("{out}.w"), &w.dims, data),
+            )
+        } else {
+            let input = self.activation(x)?;
+            (input, self.weight(&format!("{out}.w"), &w.dims, data, 0))
+        };
         let bn_ = self.graph.f32s(&format!("{out}.b"), &[w.dims[0]], bias);
         let k = w.dims[2..].to_vec();
         let p = shape.pad;

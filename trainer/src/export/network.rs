@@ -42,6 +42,8 @@ pub struct NetworkSpec {
     pub dim: u32,
     /// Generative blocks per SPAN generator.
     pub generator_blocks: u32,
+    /// Whether the stage-2 branches end with MobileNetV2's head convolution.
+    pub stage2_head: bool,
 }
 
 /// Builds the graph over `params` in `mode`.
@@ -140,7 +142,9 @@ pub fn build<'a>(
             &input,
             &format!("{fp}.{}", branch_backbone_prefix(branch)),
             spec.feature_backbone,
-            StagePart::Two,
+            StagePart::Two {
+                head: spec.stage2_head,
+            },
         )?;
         let flat = pool_flat(&mut e, &y, &bp);
         e.linear_bn(&flat, &format!("{bp}.fc"), &format!("{bp}.neck"), branch)?;

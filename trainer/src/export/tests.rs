@@ -36,6 +36,7 @@ fn args(run: &Path, data: &Path, out: &Path) -> ExportArgs {
         name: "tiny".into(),
         calibration_images: 12,
         no_int8: false,
+        int8_depthwise: false,
         skip_accuracy: false,
         trained_by: Some("trainer train-features --preset tiny".into()),
     }

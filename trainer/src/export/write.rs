@@ -26,6 +26,9 @@ pub struct ExportArgs {
     /// Write the f32 model only.
     #[arg(long)]
     pub no_int8: bool,
+    /// Quantise the depth-wise convolutions too (by default they stay f32 in the int8 model).
+    #[arg(long)]
+    pub int8_depthwise: bool,
     /// Skip the retrieval-accuracy check on the test split (parity is always checked).
     #[arg(long)]
     pub skip_accuracy: bool,
@@ -181,7 +184,14 @@ mod with_torch {
                 images = calib.paths.len(),
                 "calibrated"
             );
-            let (int8_bytes, _) = graph_bytes(&loaded, Mode::Int8(&ranges), args)?;
+            let (int8_bytes, _) = graph_bytes(
+                &loaded,
+                Mode::Int8 {
+                    ranges: &ranges,
+                    depthwise: args.int8_depthwise,
+                },
+                args,
+            )?;
             let runner = Runner::new(&int8_bytes, size, &outputs)?;
             parity_int8 = parity(&runner)?;
             tracing::info!(?parity_int8, "libtorch vs tract, int8 graph");

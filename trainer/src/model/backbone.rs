@@ -67,6 +67,12 @@ pub fn mobilenet_v2_layers() -> Vec<MobileLayer> {
 /// Index of the first MobileNetV2 `features` entry of stage 2.
 pub const MOBILENET_V2_SPLIT: usize = 14;
 
+/// One past the last MobileNetV2 `features` entry of stage 2, with or without the head.
+pub fn stage2_end(head: bool) -> usize {
+    let all = mobilenet_v2_layers().len();
+    if head { all } else { all - 1 }
+}
+
 fn conv_bn_relu6(
     p: nn::Path<'_>,
     c_in: i64,
@@ -237,13 +243,11 @@ pub fn stage1(p: &nn::Path<'_>, backbone: Backbone) -> Stage {
     }
 }
 
-/// Stage 2 of `backbone` under `p`, taking stage 1's output.
-pub fn stage2(p: &nn::Path<'_>, backbone: Backbone) -> Stage {
+/// Stage 2 of `backbone` under `p`, taking stage 1's output; `head` keeps MobileNetV2's
+/// final 1×1 convolution to 1,280 channels (ignored for ResNet-34).
+pub fn stage2(p: &nn::Path<'_>, backbone: Backbone, head: bool) -> Stage {
     match backbone {
-        Backbone::MobilenetV2 => {
-            let all = mobilenet_v2_layers().len();
-            mobilenet_v2_features(p, MOBILENET_V2_SPLIT..all)
-        }
+        Backbone::MobilenetV2 => mobilenet_v2_features(p, MOBILENET_V2_SPLIT..stage2_end(head)),
         Backbone::Resnet34 => Stage {
             net: nn::seq_t().add(resnet_layer(p / "layer4", 256, 512, 2, 3)),
             out_channels: 512,
@@ -267,7 +271,7 @@ mod tests {
     fn mobilenet_v2_stages_have_torchvision_shapes() {
         let vs = nn::VarStore::new(Device::Cpu);
         let s1 = stage1(&vs.root(), Backbone::MobilenetV2);
-        let s2 = stage2(&vs.root(), Backbone::MobilenetV2);
+        let s2 = stage2(&vs.root(), Backbone::MobilenetV2, true);
         let x = Tensor::zeros([1, 3, 64, 96], (Kind::Float, Device::Cpu));
         let f1 = x.apply_t(&s1.net, false);
         assert_eq!(f1.size(), [1, 96, 4, 6]);
@@ -282,12 +286,23 @@ mod tests {
     }
 
     #[test]
+    fn mobilenet_v2_stage2_without_head_ends_at_320_channels() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let s2 = stage2(&vs.root(), Backbone::MobilenetV2, false);
+        let x = Tensor::zeros([1, 96, 4, 6], (Kind::Float, Device::Cpu));
+        assert_eq!(x.apply_t(&s2.net, false).size(), [1, 320, 2, 3]);
+        assert_eq!(s2.out_channels, 320);
+        assert!(!vs.variables().contains_key("features.18.0.weight"));
+        assert!(vs.variables().contains_key("features.17.conv.2.weight"));
+    }
+
+    #[test]
     fn resnet34_stage1_is_stride_8_without_max_pool() {
         let vs = nn::VarStore::new(Device::Cpu);
         let s1 = stage1(&vs.root(), Backbone::Resnet34);
         let x = Tensor::zeros([1, 3, 64, 64], (Kind::Float, Device::Cpu));
         assert_eq!(x.apply_t(&s1.net, false).size(), [1, 256, 8, 8]);
-        let s2 = stage2(&vs.root(), Backbone::Resnet34);
+        let s2 = stage2(&vs.root(), Backbone::Resnet34, true);
         assert_eq!(s2.out_channels, 512);
         // torchvision's ResNet-34 without its fc layer: 21,284,672 parameters.
         assert_eq!(param_count(&vs), 21_284_672);

@@ -65,7 +65,8 @@ impl FeatureNet {
             .iter()
             .map(|name| {
                 let bp = p / branch_prefix(name);
-                let stage2 = backbone::stage2(&(&bp / BACKBONE), config.backbone);
+                let stage2 =
+                    backbone::stage2(&(&bp / BACKBONE), config.backbone, config.stage2_head);
                 let fc = nn::linear(&bp / "fc", stage2.out_channels, dim, Default::default());
                 let neck = nn::batch_norm1d(&bp / "neck", dim, Default::default());
                 let classifier = nn::linear(

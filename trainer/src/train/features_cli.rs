@@ -146,6 +146,10 @@ pub struct EvalFeaturesArgs {
     /// Where to write the JSON report (default: `<run>/eval/report.json`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also score CPDM followed by k-reciprocal re-ranking (k1 = 20, k2 = 6, λ = 0.3;
+    /// memory-bounded, chunked).
+    #[arg(long)]
+    pub rerank: bool,
 }
 
 /// Runs `trainer eval`: mAP, CMC and mINP under the three metrics, as JSON.
@@ -155,7 +159,10 @@ pub fn run_eval_features(args: &EvalFeaturesArgs) -> Result<(), TrainError> {
 
 #[cfg(feature = "torch")]
 fn evaluate(args: &EvalFeaturesArgs) -> Result<(), TrainError> {
-    let report = crate::train::features_eval::evaluate_run(&args.run, &args.data)?;
+    let rerank = args
+        .rerank
+        .then(spanreid::eval::rerank::RerankConfig::default);
+    let report = crate::train::features_eval::evaluate_run(&args.run, &args.data, rerank.as_ref())?;
     let path = args
         .out
         .clone()

@@ -1,0 +1,370 @@
+//! `spanreid-demo`: the main job end to end on the synthetic camera streams. Starts the hub
+//! (with its embedded broker) and one `edge-agent` per camera stream with the shipped
+//! models, prints cross-camera matches as they arrive, and ends with their precision and
+//! recall against the streams' ground truth.
+
+mod plan;
+mod processes;
+mod score;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail, ensure};
+use clap::Parser;
+use spanreid::hub::events::MatchEvent;
+use spanreid::hub::{SqliteStore, Store};
+use spanreid_edge::capture::ground_truth::{self, Sighting};
+use spanreid_edge::infer::tract::TractEmbedder;
+use spanreid_edge::infer::{Embedder, manifest};
+use spanreid_edge::passage_log;
+
+use plan::{CameraPlan, Plan, demo_key};
+use processes::{Process, subscribe_matches, wait_for_port};
+use score::{MatchScore, PassageKey};
+
+/// Frames per second of the synthetic streams.
+const FPS: f64 = 10.0;
+/// Least overlap between a signed crop and a ground-truth box to label the passage.
+const LABEL_MIN_IOU: f32 = 0.3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "spanreid-demo",
+    version,
+    about = "spanreid end to end on synthetic camera streams"
+)]
+struct Args {
+    /// A synthetic render with camera streams (`trainer synth --out DIR`).
+    #[arg(long)]
+    data: PathBuf,
+    /// Model manifest.
+    #[arg(long, default_value = "models/manifest.toml")]
+    manifest: PathBuf,
+    /// Model name in the manifest.
+    #[arg(long, default_value = "spanreid-mnv2-int8")]
+    model: String,
+    /// Scratch directory: hub database, queues, configs, logs, report (emptied first).
+    #[arg(long, default_value = "target/demo")]
+    work: PathBuf,
+    /// Port of the hub's embedded broker on 127.0.0.1.
+    #[arg(long, default_value_t = 18883)]
+    port: u16,
+    /// Candidates per match event.
+    #[arg(long, default_value_t = 1)]
+    top_k: usize,
+    /// Largest CPDM distance reported as a match (default: no threshold, each signature
+    /// reports its nearest other-camera signature inside the travel-time window).
+    #[arg(long, default_value_t = 1e6)]
+    max_distance: f32,
+    /// Match every camera against every other, ignoring the route's travel times.
+    #[arg(long)]
+    no_gating: bool,
+    /// Folder holding the `hub` and `edge-agent` binaries (default: next to this one).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(&Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("spanreid-demo: {err:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout, reason = "the demo's output is its report")]
+fn say(line: &str) {
+    println!("{line}");
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Camera folders of the streams (`c001`, `c002`, …) in route order.
+fn camera_dirs(streams: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(streams).with_context(|| format!("{}", streams.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_dir() && name.starts_with('c') {
+            out.push((name, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn binary(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    ensure!(
+        path.is_file(),
+        "{} not found: build it first (make demo builds hub, edge-agent and this demo together)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// Empties the scratch directory, refusing one the demo did not make.
+fn fresh_work_dir(work: &Path) -> anyhow::Result<()> {
+    const MARKER: &str = ".spanreid-demo";
+    if work.exists() {
+        let empty = std::fs::read_dir(work)?.next().is_none();
+        ensure!(
+            empty || work.join(MARKER).exists(),
+            "{} exists and was not made by spanreid-demo; choose another --work",
+            work.display()
+        );
+        std::fs::remove_dir_all(work).with_context(|| format!("emptying {}", work.display()))?;
+    }
+    std::fs::create_dir_all(work).with_context(|| format!("creating {}", work.display()))?;
+    std::fs::write(work.join(MARKER), b"scratch directory of spanreid-demo\n")?;
+    Ok(())
+}
+
+fn build_plan(args: &Args, rows: &[Sighting]) -> anyhow::Result<Plan> {
+    let streams = args.data.join("streams");
+    let dirs = camera_dirs(&streams)?;
+    ensure!(
+        dirs.len() >= 2,
+        "{} holds fewer than two camera folders",
+        streams.display()
+    );
+    let model = manifest::load(&args.manifest, &args.model)
+        .with_context(|| format!("model {:?} in {}", args.model, args.manifest.display()))?;
+    let embedder = TractEmbedder::load(model)?;
+    let model_id = embedder
+        .model_id()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // Stamp the streams' clock into the recent past, so every capture time is in the hub's
+    // replay window however fast the replay runs.
+    let span_s = rows.iter().map(|r| r.time_s).fold(0.0, f64::max);
+    let epoch_us = now_us().saturating_sub(((span_s + 300.0) * 1e6) as u64);
+    let mut cameras = Vec::new();
+    for (id, frames) in dirs {
+        let start_s = ground_truth::stream_start_s(rows, &id, FPS).unwrap_or(0.0);
+        cameras.push(CameraPlan {
+            key_hex: demo_key(&id),
+            start_us: epoch_us + (start_s.max(0.0) * 1e6) as u64,
+            id,
+            frames,
+        });
+    }
+    Ok(Plan {
+        cameras,
+        port: args.port,
+        model_id,
+        dim: embedder.dim(),
+        manifest: std::path::absolute(&args.manifest)?,
+        model: args.model.clone(),
+        top_k: args.top_k,
+        max_distance: args.max_distance,
+        gating: !args.no_gating,
+        work: std::path::absolute(&args.work)?,
+    })
+}
+
+fn describe(e: &MatchEvent, labels: &BTreeMap<PassageKey, Option<u32>>) -> String {
+    let Some(top) = e.candidates.first() else {
+        return String::new();
+    };
+    let id = |camera: &str, seq: u64| labels.get(&(camera.to_owned(), seq)).copied().flatten();
+    let verdict = match (
+        id(&e.query.camera, e.query.sequence),
+        id(&top.signature.camera, top.signature.sequence),
+    ) {
+        (Some(a), Some(b)) if a == b => format!("same vehicle {a:04}"),
+        (Some(a), Some(b)) => format!("WRONG: {a:04} vs {b:04}"),
+        _ => "not labelled".to_owned(),
+    };
+    format!(
+        "match  {} track {:>3}  ->  {} track {:>3}   distance {:.3}   {verdict}",
+        e.query.camera,
+        e.query.track_id,
+        top.signature.camera,
+        top.signature.track_id,
+        top.distance
+    )
+}
+
+/// Identities of the passages signed so far, from the agents' passage logs.
+fn label_passages(plan: &Plan, rows: &[Sighting]) -> BTreeMap<PassageKey, Option<u32>> {
+    let mut labels = BTreeMap::new();
+    for c in &plan.cameras {
+        let Ok(records) = passage_log::read(&plan.passage_log(&c.id)) else {
+            continue;
+        };
+        for r in records {
+            let id = ground_truth::identify(rows, &c.id, r.frame, &r.bbox, LABEL_MIN_IOU);
+            labels.insert((c.id.clone(), r.sequence), id);
+        }
+    }
+    labels
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let gt_path = args.data.join("streams").join("ground_truth.csv");
+    let rows = ground_truth::read(&gt_path).with_context(|| {
+        format!(
+            "no camera streams at {} (render them with: trainer synth --preset small --out {})",
+            args.data.display(),
+            args.data.display()
+        )
+    })?;
+    let plan = build_plan(args, &rows)?;
+    let bin_dir = match &args.bin_dir {
+        Some(d) => d.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("location of this binary")?
+            .to_owned(),
+    };
+    let (hub_bin, agent_bin) = (binary(&bin_dir, "hub")?, binary(&bin_dir, "edge-agent")?);
+    fresh_work_dir(&plan.work)?;
+    let hub_toml = plan.work.join("hub.toml");
+    std::fs::write(&hub_toml, plan.hub_toml())?;
+    say(&format!(
+        "spanreid demo: {} cameras from {}, model {} ({}), scratch {}",
+        plan.cameras.len(),
+        args.data.display(),
+        plan.model,
+        plan.model_id,
+        plan.work.display()
+    ));
+
+    let hub_args = ["run", "--config", path_arg(&hub_toml)?];
+    let mut hub = Process::spawn("hub", &hub_bin, &hub_args, &plan.work.join("hub.log"))?;
+    wait_for_port(plan.port, &mut hub, Duration::from_secs(30))?;
+    let matches = subscribe_matches(plan.port)?;
+    say(&format!(
+        "hub up, embedded broker on 127.0.0.1:{}",
+        plan.port
+    ));
+
+    let mut agents = Vec::new();
+    for c in &plan.cameras {
+        let config = plan.work.join(format!("{}.toml", c.id));
+        std::fs::write(&config, plan.agent_toml(c))?;
+        let log = plan.work.join(format!("{}.log", c.id));
+        let agent_args = ["run", "--config", path_arg(&config)?];
+        agents.push(Process::spawn(
+            &format!("edge-agent {}", c.id),
+            &agent_bin,
+            &agent_args,
+            &log,
+        )?);
+    }
+    say(&format!(
+        "{} edge agents replaying their streams",
+        agents.len()
+    ));
+
+    let mut events = Vec::new();
+    let mut running: Vec<Option<Process>> = agents.into_iter().map(Some).collect();
+    let mut settled_at: Option<Instant> = None;
+    let mut expected = 0usize;
+    loop {
+        while let Ok(e) = matches.try_recv() {
+            let labels = label_passages(&plan, &rows);
+            say(&describe(&e, &labels));
+            events.push(e);
+        }
+        for slot in &mut running {
+            if let Some(p) = slot.as_mut()
+                && let Some(status) = p.try_wait()?
+            {
+                p.check(status)?;
+                say(&format!("{} finished, every signature delivered", p.name()));
+                *slot = None;
+            }
+        }
+        if running.iter().all(Option::is_none) {
+            if settled_at.is_none() {
+                expected = label_passages(&plan, &rows).len();
+                settled_at = Some(Instant::now());
+            }
+            let stored = SqliteStore::open(&plan.db())?.count()? as usize;
+            let waited = settled_at.map_or(Duration::ZERO, |t| t.elapsed());
+            if stored >= expected && waited > Duration::from_secs(2) {
+                break;
+            }
+            if waited > Duration::from_secs(120) {
+                bail!(
+                    "the hub stored {stored} of {expected} signatures within two minutes; see {}",
+                    plan.work.join("hub.log").display()
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    hub.stop();
+
+    let labels = label_passages(&plan, &rows);
+    let gt_passages = plan
+        .cameras
+        .iter()
+        .map(|c| ground_truth::passages(&rows, &c.id).len())
+        .sum();
+    let s = score::score(&labels, gt_passages, &events);
+    report(&s, args, started.elapsed());
+    let json = serde_json::json!({
+        "data": args.data, "model": plan.model, "model_id": plan.model_id,
+        "top_k": plan.top_k, "max_distance": plan.max_distance, "gating": plan.gating,
+        "seconds": started.elapsed().as_secs_f64(), "score": s,
+    });
+    let report_path = plan.work.join("report.json");
+    std::fs::write(&report_path, serde_json::to_string_pretty(&json)?)?;
+    say(&format!("report: {}", report_path.display()));
+    Ok(())
+}
+
+fn path_arg(p: &Path) -> anyhow::Result<&str> {
+    p.to_str()
+        .with_context(|| format!("{} is not valid UTF-8", p.display()))
+}
+
+fn report(s: &MatchScore, args: &Args, elapsed: Duration) {
+    say("");
+    say(&format!(
+        "passages: {} ground truth, {} signed ({} on a ground-truth vehicle)",
+        s.ground_truth_passages, s.passages, s.labelled
+    ));
+    say(&format!(
+        "matches:  {} events, {} reported pairs, {} correct, {} true pairs",
+        s.events, s.reported_pairs, s.correct_pairs, s.true_pairs
+    ));
+    say(&format!(
+        "precision {:.3}   recall {:.3}   rank-1 {}/{}   (top_k {}, max_distance {}, {})",
+        s.precision,
+        s.recall,
+        s.rank1_correct,
+        s.rank1_eligible,
+        args.top_k,
+        args.max_distance,
+        if args.no_gating {
+            "no gating"
+        } else {
+            "travel-time gating"
+        }
+    ));
+    say(&format!("done in {:.0} s", elapsed.as_secs_f64()));
+}

@@ -1,0 +1,199 @@
+//! What the demo runs, as values: the cameras found in the streams, their keys and clocks,
+//! and the hub's and each agent's configuration files (pure: no processes, no sockets).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Site name of every demo camera.
+pub const SITE: &str = "demo";
+
+/// One replayed camera.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CameraPlan {
+    /// Camera id (the stream folder's name, e.g. `c001`).
+    pub id: String,
+    /// Its frame folder.
+    pub frames: PathBuf,
+    /// HMAC key, 64 hex digits, derived from the camera id (demo only).
+    pub key_hex: String,
+    /// Capture time of its frame 0, µs since the epoch.
+    pub start_us: u64,
+}
+
+/// Travel-time window between consecutive cameras along the route, seconds: the streams
+/// place cameras 45 s apart, and an operator knows the road's travel time to ±10 s.
+pub const LINK_WINDOW_S: (u64, u64) = (35, 55);
+
+/// Everything that shapes the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Cameras in route order.
+    pub cameras: Vec<CameraPlan>,
+    /// Embedded broker port.
+    pub port: u16,
+    /// Model id (32 hex digits) and feature dimension the hub expects.
+    pub model_id: String,
+    /// Feature dimension.
+    pub dim: usize,
+    /// Model manifest and name the agents load.
+    pub manifest: PathBuf,
+    /// Model name.
+    pub model: String,
+    /// Candidates per match event.
+    pub top_k: usize,
+    /// Largest CPDM distance reported as a match.
+    pub max_distance: f32,
+    /// Gate matches by the route's travel times.
+    pub gating: bool,
+    /// Scratch directory (database, queues, logs).
+    pub work: PathBuf,
+}
+
+/// The demo key of `camera`: SHA-256 of a fixed label and the camera id. Real deployments
+/// generate random keys (see the deployment guide); these only make the demo repeatable.
+pub fn demo_key(camera: &str) -> String {
+    let digest = Sha256::digest(format!("spanreid demo key/{camera}").as_bytes());
+    digest.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+impl Plan {
+    /// The hub's database file.
+    pub fn db(&self) -> PathBuf {
+        self.work.join("hub.sqlite")
+    }
+
+    /// The passage log of `camera`.
+    pub fn passage_log(&self, camera: &str) -> PathBuf {
+        self.work.join(format!("{camera}.passages.csv"))
+    }
+
+    /// The hub's configuration file.
+    pub fn hub_toml(&self) -> String {
+        let mut t = String::new();
+        let _ = writeln!(t, "db = {:?}", path_str(&self.db()));
+        let _ = writeln!(
+            t,
+            "[broker]\nhost = \"127.0.0.1\"\nport = {}\nclient_id = \"spanreid-demo-hub\"\nembedded = true",
+            self.port
+        );
+        let _ = writeln!(t, "[model]\nid = \"{}\"\ndim = {}", self.model_id, self.dim);
+        let _ = writeln!(
+            t,
+            "[matching]\ntop_k = {}\nmax_distance = {}",
+            self.top_k, self.max_distance
+        );
+        for c in &self.cameras {
+            let _ = writeln!(
+                t,
+                "[[cameras]]\nsite = \"{SITE}\"\ncamera = \"{}\"\nkey = \"{}\"",
+                c.id, c.key_hex
+            );
+        }
+        if self.gating {
+            for (i, a) in self.cameras.iter().enumerate() {
+                for (hops, b) in self.cameras[i + 1..].iter().enumerate() {
+                    let hops = hops as u64 + 1;
+                    let _ = writeln!(
+                        t,
+                        "[[links]]\nfrom = \"{SITE}/{}\"\nto = \"{SITE}/{}\"\nmin_s = {}\nmax_s = {}",
+                        a.id,
+                        b.id,
+                        LINK_WINDOW_S.0 * hops,
+                        LINK_WINDOW_S.1 * hops
+                    );
+                }
+            }
+        }
+        t
+    }
+
+    /// The configuration file of the agent replaying `camera`.
+    pub fn agent_toml(&self, camera: &CameraPlan) -> String {
+        format!(
+            "passage_log = {log:?}\nframe_buffer = 8\n\
+             [camera]\nsite = \"{SITE}\"\nid = \"{id}\"\nkey_hex = \"{key}\"\nsource = \"replay\"\n\
+             replay_dir = {frames:?}\nreplay_start_us = {start}\nfps = 10.0\n\
+             [detect]\nmin_pixels = 300\nwarmup_frames = 3\nmax_missed = 8\nclose_radius = 6\ncrop_policy = \"mean\"\ntop_k = 3\n\
+             [model]\nmanifest = {manifest:?}\nname = \"{model}\"\n\
+             [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nstatus_interval_s = 5\n\
+             [queue]\ndir = {queue:?}\n",
+            log = path_str(&self.passage_log(&camera.id)),
+            id = camera.id,
+            key = camera.key_hex,
+            frames = path_str(&camera.frames),
+            start = camera.start_us,
+            manifest = path_str(&self.manifest),
+            model = self.model,
+            port = self.port,
+            queue = path_str(&self.work.join(format!("{}.queue", camera.id))),
+        )
+    }
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        let camera = |id: &str, start_us| CameraPlan {
+            id: id.into(),
+            frames: PathBuf::from(format!("/data/streams/{id}")),
+            key_hex: demo_key(id),
+            start_us,
+        };
+        Plan {
+            cameras: vec![
+                camera("c001", 1_000_000),
+                camera("c002", 46_000_000),
+                camera("c003", 91_000_000),
+            ],
+            port: 18999,
+            model_id: "00112233445566778899aabbccddeeff".into(),
+            dim: 256,
+            manifest: PathBuf::from("/m/manifest.toml"),
+            model: "spanreid-mnv2-int8".into(),
+            top_k: 3,
+            max_distance: 0.8,
+            gating: true,
+            work: PathBuf::from("/w"),
+        }
+    }
+
+    #[test]
+    fn the_hub_config_parses_and_knows_every_camera_and_link() {
+        let p = plan();
+        let settings = spanreid::hub::HubConfig::from_toml(&p.hub_toml(), "hub.toml")
+            .expect("hub config parses")
+            .validate()
+            .expect("hub config is valid");
+        assert_eq!(settings.keys.len(), 3);
+        assert_eq!(settings.config.links.len(), 3, "c1-c2, c1-c3, c2-c3");
+        assert!(settings.embedded_listen.is_some());
+        assert!(p.hub_toml().contains("min_s = 70\nmax_s = 110"), "two hops");
+    }
+
+    #[test]
+    fn agent_configs_parse_and_differ_per_camera() {
+        let p = plan();
+        let a = p.agent_toml(&p.cameras[0]);
+        let b = p.agent_toml(&p.cameras[1]);
+        for text in [&a, &b] {
+            spanreid_edge::config::Config::from_toml(text, Path::new("agent.toml"))
+                .expect("agent config parses")
+                .validate()
+                .expect("agent config is valid");
+        }
+        assert!(a.contains("c001.queue") && b.contains("c002.queue"));
+        assert_ne!(demo_key("c001"), demo_key("c002"));
+        assert_eq!(demo_key("c001").len(), 64);
+    }
+}

@@ -1,0 +1,152 @@
+//! The child processes of the demo (the hub and one edge agent per camera) and the match
+//! subscription: the I/O side of the demo.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use spanreid::hub::events::MatchEvent;
+
+/// Topic the hub publishes match events on.
+pub const MATCH_TOPIC: &str = "spanreid/v1/match";
+
+/// A running child whose output goes to a log file; killed when dropped.
+pub struct Process {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    /// Starts `program args…` with stdout and stderr appended to `log`.
+    pub fn spawn(name: &str, program: &Path, args: &[&str], log: &Path) -> anyhow::Result<Self> {
+        let out = File::create(log).with_context(|| format!("log file {}", log.display()))?;
+        let err = out.try_clone()?;
+        let child = Command::new(program)
+            .args(args)
+            .env("RUST_LOG", "info,rumqttd=warn,rumqttc=warn")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
+        Ok(Process {
+            name: name.to_owned(),
+            child,
+            log: log.to_owned(),
+        })
+    }
+
+    /// The exit status if it has ended.
+    pub fn try_wait(&mut self) -> anyhow::Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
+    /// Fails with the end of its log unless `status` is success.
+    pub fn check(&self, status: ExitStatus) -> anyhow::Result<()> {
+        if status.success() {
+            return Ok(());
+        }
+        bail!(
+            "{} exited with {status}; the end of {}:\n{}",
+            self.name,
+            self.log.display(),
+            tail(&self.log, 15)
+        )
+    }
+
+    /// Name given at spawn.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Stops it (SIGKILL: the hub commits before it acknowledges, so nothing is lost).
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The last `lines` lines of a log file.
+pub fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Waits until `port` on loopback accepts connections, or `process` ends, or `timeout`.
+pub fn wait_for_port(port: u16, process: &mut Process, timeout: Duration) -> anyhow::Result<()> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if let Some(status) = process.try_wait()? {
+            process.check(status)?;
+            bail!("{} ended before listening on {addr}", process.name());
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!(
+        "{} did not listen on {addr} within {timeout:?}; the end of its log:\n{}",
+        process.name(),
+        tail(&process.log, 15)
+    )
+}
+
+/// Subscribes to match events on the broker at `port`; returns once the subscription is
+/// acknowledged. Malformed payloads are logged and skipped.
+pub fn subscribe_matches(port: u16) -> anyhow::Result<Receiver<MatchEvent>> {
+    let mut options = MqttOptions::new("spanreid-demo-viewer", "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(10));
+    let (client, mut connection) = Client::new(options, 64);
+    client.subscribe(MATCH_TOPIC, QoS::AtLeastOnce)?;
+    let (tx, rx) = channel();
+    let (ready_tx, ready_rx) = channel();
+    std::thread::Builder::new()
+        .name("matches".into())
+        .spawn(move || {
+            let _client = client;
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ready_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        match serde_json::from_slice::<MatchEvent>(&p.payload) {
+                            Ok(e) => {
+                                if tx.send(e).is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, "malformed match event"),
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %e, "match subscription reconnecting");
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                }
+            }
+        })?;
+    ready_rx
+        .recv_timeout(Duration::from_secs(20))
+        .context("the broker did not acknowledge the match subscription")?;
+    Ok(rx)
+}

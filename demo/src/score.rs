@@ -1,0 +1,186 @@
+//! Scoring cross-camera matches against the streams' ground truth (pure: values in,
+//! values out).
+//!
+//! Every signed passage is labelled with the identity whose ground-truth box overlaps its
+//! chosen crop most. A *true pair* is two labelled passages of the same identity at
+//! different cameras; a *reported pair* is a query and one of its candidates in a match
+//! event. Each unordered pair counts once: the hub matches a signature against what is
+//! already stored, so a pair is reported (if at all) when the later of the two arrives.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use spanreid::hub::events::MatchEvent;
+
+/// A passage as the hub names it: camera and per-camera sequence number.
+pub type PassageKey = (String, u64);
+
+/// Precision and recall of the reported pairs, and how the passages were labelled.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MatchScore {
+    /// Signed passages (lines in the passage logs).
+    pub passages: usize,
+    /// Of those, passages whose crop overlaps a ground-truth vehicle.
+    pub labelled: usize,
+    /// Ground-truth passages (identity × camera) in the streams.
+    pub ground_truth_passages: usize,
+    /// Match events received.
+    pub events: usize,
+    /// Distinct reported pairs.
+    pub reported_pairs: usize,
+    /// Reported pairs of the same identity.
+    pub correct_pairs: usize,
+    /// True pairs among the labelled passages.
+    pub true_pairs: usize,
+    /// `correct_pairs / reported_pairs`.
+    pub precision: f64,
+    /// `correct_pairs / true_pairs`.
+    pub recall: f64,
+    /// Events whose first candidate has the query's identity.
+    pub rank1_correct: usize,
+    /// Events whose query's identity was also signed at another camera.
+    pub rank1_eligible: usize,
+}
+
+fn ordered(a: PassageKey, b: PassageKey) -> (PassageKey, PassageKey) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+fn ratio(num: usize, den: usize) -> f64 {
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+/// Scores `events` given each signed passage's identity (`None`: no ground-truth vehicle
+/// under its crop) and the number of ground-truth passages.
+pub fn score(
+    labels: &BTreeMap<PassageKey, Option<u32>>,
+    ground_truth_passages: usize,
+    events: &[MatchEvent],
+) -> MatchScore {
+    let id_of = |camera: &str, sequence: u64| -> Option<u32> {
+        labels
+            .get(&(camera.to_owned(), sequence))
+            .copied()
+            .flatten()
+    };
+    let mut by_identity: BTreeMap<u32, Vec<&PassageKey>> = BTreeMap::new();
+    for (key, id) in labels {
+        if let Some(id) = id {
+            by_identity.entry(*id).or_default().push(key);
+        }
+    }
+    let mut true_pairs = 0;
+    for keys in by_identity.values() {
+        for (i, a) in keys.iter().enumerate() {
+            true_pairs += keys[i + 1..].iter().filter(|b| b.0 != a.0).count();
+        }
+    }
+    let mut reported = BTreeSet::new();
+    let mut correct = 0;
+    let (mut rank1_correct, mut rank1_eligible) = (0, 0);
+    for e in events {
+        let q = (e.query.camera.clone(), e.query.sequence);
+        let q_id = id_of(&q.0, q.1);
+        let has_partner = q_id.is_some_and(|id| {
+            by_identity
+                .get(&id)
+                .is_some_and(|keys| keys.iter().any(|k| k.0 != q.0))
+        });
+        if has_partner {
+            rank1_eligible += 1;
+            let top = e.candidates.first().map(|c| &c.signature);
+            if top.is_some_and(|s| id_of(&s.camera, s.sequence) == q_id) {
+                rank1_correct += 1;
+            }
+        }
+        for c in &e.candidates {
+            let g = (c.signature.camera.clone(), c.signature.sequence);
+            let same = q_id.is_some() && id_of(&g.0, g.1) == q_id;
+            if reported.insert(ordered(q.clone(), g)) && same {
+                correct += 1;
+            }
+        }
+    }
+    MatchScore {
+        passages: labels.len(),
+        labelled: labels.values().filter(|l| l.is_some()).count(),
+        ground_truth_passages,
+        events: events.len(),
+        reported_pairs: reported.len(),
+        correct_pairs: correct,
+        true_pairs,
+        precision: ratio(correct, reported.len()),
+        recall: ratio(correct, true_pairs),
+        rank1_correct,
+        rank1_eligible,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spanreid::hub::events::{RankedCandidate, SignatureRef};
+
+    fn sig(camera: &str, sequence: u64) -> SignatureRef {
+        SignatureRef {
+            id: 0,
+            site: "demo".into(),
+            camera: camera.into(),
+            track_id: 0,
+            sequence,
+            capture_time_us: 0,
+        }
+    }
+
+    fn event(query: (&str, u64), candidates: &[(&str, u64)]) -> MatchEvent {
+        let candidates = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, (c, s))| RankedCandidate {
+                rank: i as u32 + 1,
+                distance: 0.1,
+                signature: sig(c, *s),
+            })
+            .collect();
+        MatchEvent::new(sig(query.0, query.1), &[0; 16], candidates)
+    }
+
+    #[test]
+    fn pairs_are_counted_once_and_scored_by_identity() {
+        // Identity 1 at c1/1, c2/1, c3/1; identity 2 at c1/2, c2/2; c3/2 unlabelled.
+        let labels: BTreeMap<PassageKey, Option<u32>> = [
+            (("c1".into(), 1), Some(1)),
+            (("c2".into(), 1), Some(1)),
+            (("c3".into(), 1), Some(1)),
+            (("c1".into(), 2), Some(2)),
+            (("c2".into(), 2), Some(2)),
+            (("c3".into(), 2), None),
+        ]
+        .into();
+        let events = vec![
+            event(("c2", 1), &[("c1", 1)]),            // correct
+            event(("c2", 2), &[("c1", 1), ("c1", 2)]), // wrong first, then correct
+            event(("c3", 1), &[("c2", 1), ("c1", 2)]), // correct, wrong
+            event(("c1", 1), &[("c2", 1)]),            // the c1/1–c2/1 pair again
+            event(("c3", 2), &[("c1", 2)]),            // unlabelled query: wrong
+        ];
+        let s = score(&labels, 6, &events);
+        assert_eq!(s.true_pairs, 4, "1: three pairs, 2: one pair");
+        assert_eq!(s.reported_pairs, 6);
+        assert_eq!(s.correct_pairs, 3);
+        assert!((s.precision - 0.5).abs() < 1e-12);
+        assert!((s.recall - 0.75).abs() < 1e-12);
+        assert_eq!((s.rank1_correct, s.rank1_eligible), (3, 4));
+        assert_eq!((s.passages, s.labelled), (6, 5));
+    }
+
+    #[test]
+    fn no_events_give_zero_precision_and_recall_without_dividing_by_zero() {
+        let s = score(&BTreeMap::new(), 0, &[]);
+        assert_eq!((s.precision, s.recall), (0.0, 0.0));
+    }
+}
