@@ -25,6 +25,8 @@ pub mod hub;
 pub mod part;
 pub mod search;
 pub mod signature;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use cpdm::{AreaRatios, Metric, PartFeatures};
 #[cfg(feature = "std")]

@@ -361,3 +361,38 @@ fn one_command_runs_with_the_embedded_broker_and_the_cli_reports() {
             .contains("no signature 99")
     );
 }
+
+#[test]
+fn the_hub_ingests_over_tls_and_refuses_an_untrusted_broker() {
+    let certs = TestCerts::make();
+    let broker = Mosquitto::start_tls(&certs);
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(dir.path(), broker.port, "hub-tls");
+    settings.config.broker.tls_ca = Some(certs.ca.clone());
+    let hub = RunningHub::start(&settings);
+    wait_for(&settings.config.db, "hub database", |_| true);
+    thread::sleep(Duration::from_millis(300));
+
+    let bank = IdentityBank::new(2, DIM, 3);
+    let now = now_us();
+    let messages: Vec<_> = (0..2)
+        .map(|cam| signed(&sighting(&bank, &settings, 1, cam, 1, now - 1000), cam))
+        .collect();
+    // The test publisher connects with the same TLS settings.
+    spanreid::hub::mqtt::publish_all(&settings.config.broker, "test-pub-tls", messages).unwrap();
+    let stats = wait_for(&settings.config.db, "both stored", |s| s.signatures == 2);
+    assert_eq!(counter(&stats, "accepted"), 2);
+    hub.stop();
+
+    // A CA that did not sign the broker's certificate: the handshake fails, nothing is sent.
+    let other = TestCerts::make();
+    let mut untrusted = settings.config.broker.clone();
+    untrusted.tls_ca = Some(other.ca.clone());
+    let err = spanreid::hub::mqtt::publish_all(
+        &untrusted,
+        "test-pub-untrusted",
+        vec![("spanreid/v1/s/c1/signature".into(), vec![1])],
+    )
+    .expect_err("untrusted broker certificate");
+    assert!(format!("{err:#}").contains("MQTT"), "{err:#}");
+}

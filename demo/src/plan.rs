@@ -118,7 +118,7 @@ impl Plan {
             "passage_log = {log:?}\nframe_buffer = 8\n\
              [camera]\nsite = \"{SITE}\"\nid = \"{id}\"\nkey_hex = \"{key}\"\nsource = \"replay\"\n\
              replay_dir = {frames:?}\nreplay_start_us = {start}\nfps = 10.0\n\
-             [detect]\nmin_pixels = 300\nwarmup_frames = 3\nmax_missed = 8\nclose_radius = 6\ncrop_policy = \"mean\"\ntop_k = 3\n\
+             [detect]\nmin_pixels = 300\nwarmup_frames = 20\nmax_missed = 8\nclose_radius = 6\ncrop_policy = \"mean\"\ntop_k = 3\n\
              [model]\nmanifest = {manifest:?}\nname = \"{model}\"\n\
              [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nstatus_interval_s = 5\n\
              [queue]\ndir = {queue:?}\n",

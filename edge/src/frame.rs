@@ -68,6 +68,20 @@ impl BBox {
         }
     }
 
+    /// The share of the smaller box that the two boxes have in common (0 when either is
+    /// empty): 1 when one contains the other.
+    pub fn overlap_of_smaller(&self, other: &BBox) -> f32 {
+        let ix = self.x1.min(other.x1).saturating_sub(self.x0.max(other.x0));
+        let iy = self.y1.min(other.y1).saturating_sub(self.y0.max(other.y0));
+        let inter = u64::from(ix) * u64::from(iy);
+        let smaller = self.area().min(other.area());
+        if smaller == 0 {
+            0.0
+        } else {
+            inter as f32 / smaller as f32
+        }
+    }
+
     /// Whether the box keeps `margin` pixels away from every edge of a `width`×`height` frame.
     pub fn inside(&self, width: u32, height: u32, margin: u32) -> bool {
         self.x0 >= margin

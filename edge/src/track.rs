@@ -83,6 +83,9 @@ impl Live {
     }
 }
 
+/// Share of the smaller box inside the larger one that continues a track whatever the IoU.
+const CONTAINED: f32 = 0.7;
+
 /// Weight of the newest displacement in the smoothed velocity.
 const VELOCITY_SMOOTHING: f32 = 0.5;
 
@@ -114,6 +117,11 @@ impl Tracker {
         let at = t.predicted(frame);
         let iou = at.iou(b);
         if iou >= self.settings.min_iou {
+            return Some(1.0 + iou);
+        }
+        // A vehicle entering the frame, or leaving a merged blob: its box grows or shrinks
+        // fast, but one box still lies mostly inside the other.
+        if at.overlap_of_smaller(b) >= CONTAINED {
             return Some(1.0 + iou);
         }
         let ((tx, ty), (bx, by)) = (at.centre(), b.centre());
@@ -305,6 +313,26 @@ mod tests {
         // At the last seen box, IoU and centre distance both fail (60 px on, 20 px wide).
         let u = t.update(10, &[det(120, 50)]);
         assert_eq!(u.assigned[0].0, 0, "same track after the gap");
+        assert_eq!(t.live(), 1);
+    }
+
+    #[test]
+    fn a_vehicle_entering_the_frame_stays_one_track_while_its_box_grows() {
+        let mut t = Tracker::new(TrackerSettings::default(), 0);
+        // The box grows from the right edge of a 256-wide frame: 20, 45, 70, 95 px wide.
+        for (f, w) in [20u32, 45, 70, 95].into_iter().enumerate() {
+            let d = Detection {
+                bbox: BBox {
+                    x0: 256 - w,
+                    y0: 60,
+                    x1: 256,
+                    y1: 90,
+                },
+                pixels: w * 30,
+            };
+            let u = t.update(f as u64, &[d]);
+            assert_eq!(u.assigned[0].0, 0, "frame {f}");
+        }
         assert_eq!(t.live(), 1);
     }
 }

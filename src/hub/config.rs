@@ -41,7 +41,7 @@ pub struct HubConfig {
 pub struct BrokerConfig {
     /// Host name or address of the broker.
     pub host: String,
-    /// TCP port (plain MQTT; see the README on TLS).
+    /// TCP port (8883 is usual with TLS).
     pub port: u16,
     /// MQTT client id; fixed so the broker keeps the persistent session across restarts.
     pub client_id: String,
@@ -49,6 +49,26 @@ pub struct BrokerConfig {
     pub keep_alive_s: u64,
     /// Run an embedded broker listening on `host:port` instead of connecting to one.
     pub embedded: bool,
+    /// Connect with TLS, trusting the CA certificate(s) in this PEM file.
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate chain, for brokers that authenticate clients by certificate
+    /// (with `tls_client_key`).
+    pub tls_client_cert: Option<PathBuf>,
+    /// PEM private key of `tls_client_cert`.
+    pub tls_client_key: Option<PathBuf>,
+}
+
+impl BrokerConfig {
+    /// The TLS files, when TLS is configured.
+    pub fn tls(&self) -> Option<crate::tls::TlsFiles> {
+        self.tls_ca.clone().map(|ca| crate::tls::TlsFiles {
+            ca,
+            client: self
+                .tls_client_cert
+                .clone()
+                .zip(self.tls_client_key.clone()),
+        })
+    }
 }
 
 /// The model signatures must have been computed with.
@@ -142,6 +162,9 @@ impl Default for BrokerConfig {
             client_id: "spanreid-hub".into(),
             keep_alive_s: 30,
             embedded: false,
+            tls_ca: None,
+            tls_client_cert: None,
+            tls_client_key: None,
         }
     }
 }
@@ -300,6 +323,24 @@ impl HubConfig {
                     link.from, link.to
                 )));
             }
+        }
+        let b = &self.broker;
+        if b.tls_client_cert.is_some() != b.tls_client_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "broker.tls_client_cert and broker.tls_client_key go together".into(),
+            ));
+        }
+        if b.tls_ca.is_none() && b.tls_client_cert.is_some() {
+            return Err(ConfigError::Invalid(
+                "broker.tls_client_cert needs broker.tls_ca (the CA the broker's certificate chains to)"
+                    .into(),
+            ));
+        }
+        if b.embedded && b.tls_ca.is_some() {
+            return Err(ConfigError::Invalid(
+                "the embedded broker listens without TLS: drop broker.tls_* or broker.embedded"
+                    .into(),
+            ));
         }
         let embedded_listen = if self.broker.embedded {
             let addr = format!("{}:{}", self.broker.host, self.broker.port);

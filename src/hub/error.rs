@@ -81,6 +81,9 @@ pub enum MqttError {
     /// A match event could not be serialised.
     #[error("match event does not serialise")]
     Json(#[from] serde_json::Error),
+    /// The TLS files could not be loaded.
+    #[error("TLS")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl From<rumqttc::ClientError> for MqttError {

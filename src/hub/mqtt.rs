@@ -66,12 +66,15 @@ pub fn now_us() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-/// MQTT options for a client of `broker` with `client_id`.
-pub fn options(broker: &BrokerConfig, client_id: &str) -> MqttOptions {
+/// MQTT options for a client of `broker` with `client_id` (over TLS when configured).
+pub fn options(broker: &BrokerConfig, client_id: &str) -> Result<MqttOptions, MqttError> {
     let mut opts = MqttOptions::new(client_id, broker.host.clone(), broker.port);
     opts.set_keep_alive(Duration::from_secs(broker.keep_alive_s.max(5)));
     opts.set_max_packet_size(MAX_INCOMING_BYTES, MAX_PACKET_BYTES);
-    opts
+    if let Some(files) = broker.tls() {
+        opts.set_transport(crate::tls::transport(&files)?);
+    }
+    Ok(opts)
 }
 
 /// Subscribe to the signature topics and process messages until `stop` is set.
@@ -80,7 +83,7 @@ pub fn run<S: Store, I: GalleryIndex>(
     broker: &BrokerConfig,
     stop: &Arc<AtomicBool>,
 ) -> Result<RunCounts, HubError> {
-    let mut opts = options(broker, &broker.client_id);
+    let mut opts = options(broker, &broker.client_id)?;
     opts.set_clean_session(false).set_manual_acks(true);
     let (client, mut connection) = Client::new(opts, REQUEST_QUEUE);
     let (tx, rx) = mpsc::channel::<Publish>();
@@ -198,7 +201,7 @@ pub fn publish_all(
     client_id: &str,
     messages: Vec<(String, Vec<u8>)>,
 ) -> Result<(), HubError> {
-    let mut opts = options(broker, client_id);
+    let mut opts = options(broker, client_id)?;
     opts.set_inflight(1000);
     let (client, mut connection) = Client::new(opts, REQUEST_QUEUE);
     let total = messages.len();

@@ -39,14 +39,29 @@ pub fn free_port() -> u16 {
 
 impl Mosquitto {
     pub fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// A broker whose listener only speaks TLS with the certificates of `tls`.
+    pub fn start_tls(tls: &TestCerts) -> Self {
+        Self::start_with(&format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\n",
+            tls.ca.display(),
+            tls.server_cert.display(),
+            tls.server_key.display()
+        ))
+    }
+
+    /// A broker with `listener_options` under its loopback listener.
+    fn start_with(listener_options: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_inflight_messages 100\nmax_queued_messages 100000\n\
+                "listener {port} 127.0.0.1\n{listener_options}allow_anonymous true\n\
+                 persistence false\nmax_inflight_messages 100\nmax_queued_messages 100000\n\
                  max_packet_size 1000000\nlog_dest none\n"
             ),
         )
@@ -80,6 +95,84 @@ impl Drop for Mosquitto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A throw-away CA and a server certificate for 127.0.0.1, made with the openssl CLI.
+pub struct TestCerts {
+    pub ca: std::path::PathBuf,
+    pub server_cert: std::path::PathBuf,
+    pub server_key: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestCerts {
+    pub fn make() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=spanreid test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        TestCerts {
+            ca: d.join("ca.pem"),
+            server_cert: d.join("server.pem"),
+            server_key: d.join("server.key"),
+            _dir: dir,
+        }
     }
 }
 

@@ -212,7 +212,7 @@ fn each_stream_passage_becomes_one_agent_passage_of_its_vehicle() {
     let d = dataset().join("streams");
     let rows = ground_truth::read(&d.join("ground_truth.csv")).unwrap();
     let toml = format!(
-        "[camera]\nkey_hex = \"{}\"\n[detect]\nmin_pixels = 120\nwarmup_frames = 3\n",
+        "[camera]\nkey_hex = \"{}\"\n[detect]\nmin_pixels = 120\nwarmup_frames = 20\nclose_radius = 6\n",
         "ab".repeat(32)
     );
     let settings = Config::from_toml(&toml, Path::new("agent.toml"))
@@ -239,7 +239,11 @@ fn each_stream_passage_becomes_one_agent_passage_of_its_vehicle() {
             .into_keys()
             .map(Some)
             .collect();
-        assert_eq!(found, expected, "{camera}: passages by identity");
+        let boxes: Vec<_> = jobs
+            .iter()
+            .map(|j| (j.track_id, j.candidates[0].frame, j.candidates[0].bbox))
+            .collect();
+        assert_eq!(found, expected, "{camera}: passages by identity: {boxes:?}");
     }
 }
 

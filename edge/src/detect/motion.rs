@@ -1,7 +1,8 @@
 //! Background subtraction with a running average: a pixel is foreground when its luma
 //! differs from the background by more than a threshold. The background learns quickly
 //! where nothing moves and slowly under moving objects, so a vehicle that stops is absorbed
-//! only gradually.
+//! only gradually. The first background is the per-pixel median of the warm-up frames, so a
+//! vehicle that is in view while the detector starts leaves no "ghost" behind.
 
 use super::morphology::{Blob, components, open_close};
 use super::roi::Roi;
@@ -22,9 +23,13 @@ pub struct MotionSettings {
     pub close_radius: usize,
     /// Blobs with fewer pixels are ignored.
     pub min_pixels: u32,
-    /// Frames used only to learn the background before anything is reported.
+    /// Frames used only to learn the background before anything is reported; their
+    /// per-pixel median is the first background (at most [`MAX_WARMUP_FRAMES`] are kept).
     pub warmup_frames: u32,
 }
+
+/// Warm-up frames kept for the median (bounds the detector's memory).
+pub const MAX_WARMUP_FRAMES: usize = 32;
 
 impl Default for MotionSettings {
     fn default() -> Self {
@@ -58,6 +63,7 @@ pub struct MotionDetector {
     roi_mask: Vec<bool>,
     background: Vec<f32>,
     frames: u32,
+    warmup: Vec<Vec<u8>>,
 }
 
 impl MotionDetector {
@@ -70,7 +76,25 @@ impl MotionDetector {
             roi_mask: Vec::new(),
             background: Vec::new(),
             frames: 0,
+            warmup: Vec::new(),
         }
+    }
+
+    /// Sets the background to the per-pixel median of the warm-up frames.
+    fn settle_background(&mut self) {
+        let n = self.warmup.len();
+        if n == 0 {
+            return;
+        }
+        let mut column = vec![0u8; n];
+        for (i, b) in self.background.iter_mut().enumerate() {
+            for (c, frame) in column.iter_mut().zip(&self.warmup) {
+                *c = frame[i];
+            }
+            column.sort_unstable();
+            *b = f32::from(column[n / 2]);
+        }
+        self.warmup = Vec::new();
     }
 
     /// Updates the background with `frame` and returns the moving objects in it. A change of
@@ -82,6 +106,17 @@ impl MotionDetector {
             self.roi_mask = self.roi.mask(frame.width, frame.height);
             self.background = gray.iter().map(|&g| f32::from(g)).collect();
             self.frames = 0;
+            self.warmup.clear();
+        }
+        if self.frames < self.settings.warmup_frames {
+            self.frames += 1;
+            if self.warmup.len() < MAX_WARMUP_FRAMES {
+                self.warmup.push(gray);
+            }
+            if self.frames == self.settings.warmup_frames {
+                self.settle_background();
+            }
+            return Vec::new();
         }
         let s = &self.settings;
         let mut fg = vec![false; gray.len()];
@@ -99,10 +134,6 @@ impl MotionDetector {
                 s.learning_rate
             };
             *b += rate * (g - *b);
-        }
-        self.frames = self.frames.saturating_add(1);
-        if self.frames <= s.warmup_frames {
-            return Vec::new();
         }
         let (w, h) = (frame.width as usize, frame.height as usize);
         let cleaned = open_close(&fg, w, h, s.open_radius, s.close_radius);
@@ -194,5 +225,25 @@ mod tests {
             d.detect(&scene(80, 60, None));
         }
         assert!(d.detect(&scene(80, 60, Some((30, 30, 2, 2)))).is_empty());
+    }
+
+    #[test]
+    fn a_vehicle_in_view_during_warm_up_leaves_no_ghost() {
+        let s = MotionSettings {
+            warmup_frames: 9,
+            ..settings()
+        };
+        let mut d = MotionDetector::new(s, Roi::default());
+        // A rectangle drives across during the warm-up (8 px per frame, 16 px long).
+        for f in 0..9u32 {
+            assert!(
+                d.detect(&scene(160, 60, Some((8 * f, 10, 16, 12))))
+                    .is_empty()
+            );
+        }
+        // It has left; another one appears far right. Only that one is reported.
+        let dets = d.detect(&scene(160, 60, Some((130, 30, 16, 12))));
+        assert_eq!(dets.len(), 1, "{dets:?}");
+        assert_eq!(dets[0].bbox.x0, 130);
     }
 }
