@@ -55,11 +55,16 @@ impl BBox {
         )
     }
 
-    /// Intersection over union with `other` (0 when either is empty).
-    pub fn iou(&self, other: &BBox) -> f32 {
+    /// Area the two boxes have in common.
+    fn intersection(&self, other: &BBox) -> u64 {
         let ix = self.x1.min(other.x1).saturating_sub(self.x0.max(other.x0));
         let iy = self.y1.min(other.y1).saturating_sub(self.y0.max(other.y0));
-        let inter = u64::from(ix) * u64::from(iy);
+        u64::from(ix) * u64::from(iy)
+    }
+
+    /// Intersection over union with `other` (0 when either is empty).
+    pub fn iou(&self, other: &BBox) -> f32 {
+        let inter = self.intersection(other);
         let union = self.area() + other.area() - inter;
         if union == 0 {
             0.0
@@ -71,9 +76,7 @@ impl BBox {
     /// The share of the smaller box that the two boxes have in common (0 when either is
     /// empty): 1 when one contains the other.
     pub fn overlap_of_smaller(&self, other: &BBox) -> f32 {
-        let ix = self.x1.min(other.x1).saturating_sub(self.x0.max(other.x0));
-        let iy = self.y1.min(other.y1).saturating_sub(self.y0.max(other.y0));
-        let inter = u64::from(ix) * u64::from(iy);
+        let inter = self.intersection(other);
         let smaller = self.area().min(other.area());
         if smaller == 0 {
             0.0
