@@ -167,6 +167,12 @@ impl TestCerts {
             "-extfile",
             "ext.cnf",
         ]);
+        // mosquitto started as root drops to its own user: it must be able to read them.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for f in ["ca.pem", "server.pem", "server.key"] {
+            std::fs::set_permissions(d.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
         TestCerts {
             ca: d.join("ca.pem"),
             server_cert: d.join("server.pem"),
