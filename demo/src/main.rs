@@ -282,10 +282,17 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let mut running: Vec<Option<Process>> = agents.into_iter().map(Some).collect();
     let mut settled_at: Option<Instant> = None;
     let mut expected = 0usize;
+    let mut seen = BTreeMap::new();
     loop {
         while let Ok(e) = matches.try_recv() {
-            let labels = label_passages(&plan, &rows);
-            say(&describe(&e, &labels));
+            // Re-read the passage logs only when the event names a passage not labelled yet.
+            let named = std::iter::once(&e.query)
+                .chain(e.candidates.first().map(|c| &c.signature))
+                .map(|s| (s.camera.clone(), s.sequence));
+            if named.into_iter().any(|k| !seen.contains_key(&k)) {
+                seen = label_passages(&plan, &rows);
+            }
+            say(&describe(&e, &seen));
             events.push(e);
         }
         for slot in &mut running {
