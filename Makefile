@@ -1,5 +1,6 @@
 # spanreid — the two commands a new user needs:
-#   make test   install what is missing, then format check, lints, every test, no_std build
+#   make test   install what is missing, then format check, lints, every test, no_std build,
+#               the Jetson (aarch64) builds smoke-run under qemu, a short fuzz run
 #   make demo   the main job end to end: render camera streams (cached), start the hub and one
 #               edge-agent per camera with the shipped models, score the matches
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: test setup lint unit nostd fuzz-smoke
 
-test: setup lint unit nostd fuzz-smoke
+test: setup lint unit nostd cross fuzz-smoke
 	@echo "make test: all checks passed"
 
 setup:

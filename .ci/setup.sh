@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing spanreid needs, idempotently:
-#   - Debian packages (mosquitto for the MQTT tests, libclang for the V4L2 bindings),
+#   - Debian packages (mosquitto for the MQTT tests, libclang for the V4L2 bindings,
+#     ffmpeg for video-file replay),
 #   - the Rust target of the no_std build check,
 #   - libtorch for the trainer (a cached Python venv; see trainer/install-libtorch.sh).
 # Everything downloaded is cached under $SPANREID_CACHE (default ~/.cache/spanreid).
@@ -12,7 +13,7 @@ as_root() {
     echo "setup: need root (or sudo) to run: $*" >&2; return 1; fi
 }
 
-apt_packages=(mosquitto libclang-dev)
+apt_packages=(mosquitto libclang-dev ffmpeg)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,7 +6,11 @@
 #   3. `run` on a replayed synthetic stream (moving vehicles, a generated fixture model)
 #      publishes to a mosquitto on a free loopback port, and the signatures a `mosquitto_sub`
 #      receives decode to the same lines as those the x86 binary publishes (sequence numbers
-#      and capture times, which follow the wall clock, left out).
+#      and capture times, which follow the wall clock, left out);
+#   4. the same with the shipped int8 model (models/manifest.toml): as many signatures as
+#      x86, the same tracks, area ratios within 0.02 and every part's features at cosine
+#      similarity >= 0.98 to x86's (integer kernels differ between the two CPUs' tract
+#      back ends only in rounding of the float parts).
 # Usage: cross/smoke.sh [jetpack6|jetpack5|all]   (default: every build present in dist/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +19,7 @@ ROOT=$PWD
 SPANREID_CACHE=${SPANREID_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spanreid}
 DIST="$SPANREID_CACHE/cross-target/dist"
 SYSROOT=/usr/aarch64-linux-gnu
+INT8_MODEL=${INT8_MODEL:-spanreid-mnv2-int8}
 KEY=0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f
 
 log() { echo "smoke: $*" >&2; }
@@ -79,14 +84,14 @@ PY
 # Runs `$@` (an edge-agent command line) on the replayed stream against the broker on $PORT
 # and prints the decoded signatures the subscriber received, without capture times.
 replay_and_collect() {
-  local name=$1
-  shift
+  local name=$1 manifest=$2 model=$3
+  shift 3
   local got="$WORK/$name.hex" n=0
   mosquitto_sub -h 127.0.0.1 -p "$PORT" -q 1 -t 'spanreid/v1/+/+/signature' -F '%x' >"$got" &
   local sub=$!
   sleep 1
   "$@" run --config "$WORK/agent.toml" --replay "$WORK/frames" --broker "127.0.0.1:$PORT" \
-    --queue "$WORK/queue-$name" --manifest "$WORK/model/manifest.toml" --model fixture \
+    --queue "$WORK/queue-$name" --manifest "$manifest" --model "$model" \
     2>"$WORK/$name.log" || { cat "$WORK/$name.log" >&2; kill "$sub"; fail "$name run"; }
   sleep 1
   kill "$sub"
@@ -96,8 +101,45 @@ replay_and_collect() {
     n=$((n + 1))
     python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$hex" \
       >"$WORK/$name-sigs/$n.bin"
-    "$HOST_BIN" inspect "$WORK/$name-sigs/$n.bin" | sed -e 's/ seq=[0-9]*//' -e 's/ t_us=[0-9]*//'
+    "$HOST_BIN" inspect --features "$WORK/$name-sigs/$n.bin" |
+      sed -e 's/ seq=[0-9]*//' -e 's/ t_us=[0-9]*//'
   done <"$got"
+}
+
+# Compares two `inspect --features` listings (stdin-free): same signatures in the same
+# order, area ratios within 0.02, each part's features at cosine similarity >= 0.98.
+compare_close() {
+  python3 - "$1" "$2" <<'PY'
+import math, re, sys
+def parse(path):
+    sigs = []
+    for line in open(path):
+        if line.startswith("site="):
+            head = re.sub(r" area_ratios=\[[^]]*\]| bytes=\d+", "", line.strip())
+            ratios = [float(v) for v in re.search(r"area_ratios=\[([^]]*)\]", line).group(1).split(",")]
+            sigs.append({"head": head, "ratios": ratios, "parts": {}})
+        elif ":" in line:
+            part, values = line.split(":", 1)
+            sigs[-1]["parts"][part] = [float(v) for v in values.split()]
+    return sigs
+a, b = parse(sys.argv[1]), parse(sys.argv[2])
+if len(a) != len(b):
+    sys.exit(f"{len(a)} signatures vs {len(b)}")
+worst = 1.0
+for i, (x, y) in enumerate(zip(a, b)):
+    if x["head"] != y["head"]:
+        sys.exit(f"signature {i}: {x['head']!r} vs {y['head']!r}")
+    if max(abs(p - q) for p, q in zip(x["ratios"], y["ratios"])) > 0.02:
+        sys.exit(f"signature {i}: area ratios {x['ratios']} vs {y['ratios']}")
+    for part, u in x["parts"].items():
+        v = y["parts"][part]
+        nu, nv = math.sqrt(sum(t * t for t in u)), math.sqrt(sum(t * t for t in v))
+        cos = sum(p * q for p, q in zip(u, v)) / (nu * nv) if nu and nv else float(nu == nv)
+        worst = min(worst, cos)
+        if cos < 0.98:
+            sys.exit(f"signature {i} part {part}: cosine {cos:.4f}")
+print(f"{len(a)} signatures, lowest part cosine {worst:.4f}")
+PY
 }
 
 smoke_one() {
@@ -119,11 +161,22 @@ smoke_one() {
   [ "$i_arm" = "$i_host" ] || fail "inspect: aarch64 '$i_arm' vs x86 '$i_host'"
 
   local s_arm
-  s_arm=$(replay_and_collect "$jetpack" "${qemu[@]}")
+  s_arm=$(replay_and_collect "$jetpack" "$WORK/model/manifest.toml" fixture "${qemu[@]}")
   [ -n "$s_arm" ] || fail "$jetpack published no signature (log: $WORK/$jetpack.log)"
-  echo "$jetpack published $(wc -l <<<"$s_arm") signatures:"
-  echo "$s_arm"
-  [ "$s_arm" = "$S_HOST" ] || fail "$jetpack signatures differ from x86's: $S_HOST"
+  echo "$jetpack published $(grep -c '^site=' <<<"$s_arm") signatures with the fixture model:"
+  grep '^site=' <<<"$s_arm"
+  [ "$(grep '^site=' <<<"$s_arm")" = "$(grep '^site=' <<<"$S_HOST")" ] ||
+    fail "$jetpack signatures differ from x86's: $S_HOST"
+
+  local start=$SECONDS
+  replay_and_collect "$jetpack-int8" "$ROOT/models/manifest.toml" "$INT8_MODEL" "${qemu[@]}" \
+    >"$WORK/$jetpack-int8.txt"
+  grep -q '^site=' "$WORK/$jetpack-int8.txt" ||
+    fail "$jetpack published no signature with $INT8_MODEL (log: $WORK/$jetpack-int8.log)"
+  local verdict
+  verdict=$(compare_close "$WORK/x86-int8.txt" "$WORK/$jetpack-int8.txt") ||
+    fail "$jetpack with $INT8_MODEL differs from x86: $verdict"
+  echo "$jetpack with $INT8_MODEL: $verdict, like x86 ($((SECONDS - start)) s under qemu)"
 }
 
 main() {
@@ -180,9 +233,14 @@ top_k = 3
 status_interval_s = 5
 EOF
 
-  S_HOST=$(replay_and_collect x86 "$HOST_BIN")
+  S_HOST=$(replay_and_collect x86 "$WORK/model/manifest.toml" fixture "$HOST_BIN")
   [ -n "$S_HOST" ] || fail "the x86 agent published no signature (log: $WORK/x86.log)"
-  echo "x86 published $(wc -l <<<"$S_HOST") signatures"
+  echo "x86 published $(grep -c '^site=' <<<"$S_HOST") signatures with the fixture model"
+  replay_and_collect x86-int8 "$ROOT/models/manifest.toml" "$INT8_MODEL" "$HOST_BIN" \
+    >"$WORK/x86-int8.txt"
+  grep -q '^site=' "$WORK/x86-int8.txt" ||
+    fail "the x86 agent published no signature with $INT8_MODEL (log: $WORK/x86-int8.log)"
+  echo "x86 published $(grep -c '^site=' "$WORK/x86-int8.txt") signatures with $INT8_MODEL"
   for j in "${jetpacks[@]}"; do smoke_one "$j"; done
   log "all smoke checks passed (${jetpacks[*]})"
 }

@@ -93,7 +93,7 @@ pub fn run(
     .validate()?;
     let frames: Vec<Frame> = (0..64).map(|k| moving_frame(640, 360, k)).collect();
     let metrics = Metrics::default();
-    let mut vehicles = Vehicles::new(&v);
+    let mut vehicles = Vehicles::motion(&v);
     let mut k = 0;
     let stages = rate(seconds, || {
         vehicles.push(&frames[k % frames.len()], &metrics);

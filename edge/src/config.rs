@@ -8,9 +8,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use spanreid::signature::CameraKey;
 
-use crate::detect::{MotionSettings, Roi};
+use crate::detect::{MotionSettings, OnnxDetectorSettings, Roi};
 use crate::passage::CropPolicy;
 use crate::track::TrackerSettings;
+
+pub mod detector;
+
+pub use detector::OnnxDetectConfig;
 
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -52,13 +56,18 @@ pub struct CameraConfig {
     pub id: String,
     /// 64 hex digits: the camera's HMAC key.
     pub key_hex: String,
-    /// `replay` (an image folder) or `v4l2`.
+    /// `replay` (an image folder), `video` (a video file, decoded by FFmpeg) or `v4l2`.
     pub source: String,
     /// Replay: the frame folder.
     pub replay_dir: PathBuf,
-    /// Replay: `true` paces frames at `fps`, `false` runs as fast as possible.
+    /// Video: the file.
+    pub video_file: PathBuf,
+    /// Video: the `ffmpeg` program (`ffprobe` is looked for beside it).
+    pub ffmpeg: PathBuf,
+    /// Replay and video: `true` paces frames (at `fps`, or a video's own rate), `false` runs
+    /// as fast as possible.
     pub replay_realtime: bool,
-    /// Replay: capture time of the first frame, µs since the Unix epoch; 0 stamps it with
+    /// Replay and video: capture time of the first frame, µs since the Unix epoch; 0 stamps it with
     /// the start time of the run. Set it to align several replayed cameras on one clock.
     pub replay_start_us: u64,
     /// V4L2 device path.
@@ -81,6 +90,8 @@ impl Default for CameraConfig {
             key_hex: String::new(),
             source: "replay".into(),
             replay_dir: PathBuf::from("frames"),
+            video_file: PathBuf::from("camera.mp4"),
+            ffmpeg: PathBuf::from("ffmpeg"),
             replay_realtime: false,
             replay_start_us: 0,
             device: "/dev/video0".into(),
@@ -92,10 +103,14 @@ impl Default for CameraConfig {
     }
 }
 
-/// `[detect]`: motion detection and tracking.
+/// `[detect]`: detection (motion, or an ONNX object detector) and tracking.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectConfig {
+    /// `motion` (background subtraction) or `onnx` (the object detector of `[detect.onnx]`).
+    pub detector: String,
+    /// The ONNX object detector.
+    pub onnx: OnnxDetectConfig,
     /// Region of interest polygon in pixels; empty = whole frame.
     pub roi: Vec<[f32; 2]>,
     /// Background learning rate.
@@ -128,6 +143,8 @@ impl Default for DetectConfig {
         let m = MotionSettings::default();
         let t = TrackerSettings::default();
         DetectConfig {
+            detector: "motion".into(),
+            onnx: OnnxDetectConfig::default(),
             roi: Vec::new(),
             learning_rate: m.learning_rate,
             threshold: m.threshold,
@@ -259,6 +276,9 @@ pub struct Validated {
     pub motion: MotionSettings,
     /// Region of interest.
     pub roi: Roi,
+    /// The ONNX object detector when `detect.detector = "onnx"`; `None` runs the motion
+    /// detector.
+    pub onnx: Option<OnnxDetectorSettings>,
     /// Tracker settings.
     pub tracker: TrackerSettings,
     /// Crop policy.
@@ -305,8 +325,11 @@ impl Config {
         if !(c.fps > 0.0 && c.fps <= 1000.0) {
             return Err(bad("camera.fps", "must be in (0, 1000]"));
         }
-        if !matches!(c.source.as_str(), "replay" | "v4l2") {
-            return Err(bad("camera.source", "must be \"replay\" or \"v4l2\""));
+        if !matches!(c.source.as_str(), "replay" | "video" | "v4l2") {
+            return Err(bad(
+                "camera.source",
+                "must be \"replay\", \"video\" or \"v4l2\"",
+            ));
         }
         if !matches!(c.pixel_format.as_str(), "yuyv" | "mjpeg") {
             return Err(bad("camera.pixel_format", "must be \"yuyv\" or \"mjpeg\""));
@@ -324,6 +347,7 @@ impl Config {
                 "needs at least three points (or none for the whole frame)",
             ));
         }
+        let onnx = detector::validate(d)?;
         let policy = match d.crop_policy.as_str() {
             "first" => CropPolicy::First,
             "best" => CropPolicy::Best,
@@ -383,6 +407,7 @@ impl Config {
             key,
             motion,
             roi,
+            onnx,
             tracker,
             policy,
             metrics_listen,

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use spanreid_edge::capture::FrameSource;
 use spanreid_edge::capture::replay::{Pace, ReplaySource};
+use spanreid_edge::capture::video::VideoSource;
 use spanreid_edge::config::{Config, Validated};
 use spanreid_edge::infer::tract::TractEmbedder;
 use spanreid_edge::infer::{Embedder, fixture, manifest};
@@ -36,10 +37,11 @@ struct Overrides {
     /// Configuration file (TOML); built-in defaults when absent.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Replay this frame folder instead of the configured source.
+    /// Replay this frame folder, or this video file (decoded by FFmpeg), instead of the
+    /// configured source.
     #[arg(long)]
     replay: Option<PathBuf>,
-    /// Pace the replay at the configured fps.
+    /// Pace the replay at the configured fps (a video's own rate for a video).
     #[arg(long)]
     realtime: bool,
     /// Broker as host:port.
@@ -93,6 +95,9 @@ enum Command {
     Inspect {
         /// File holding one encoded signature.
         file: PathBuf,
+        /// Also print each part's features, dequantised, one line per part.
+        #[arg(long)]
+        features: bool,
     },
     /// Write a tiny stand-in ONNX model and its manifest.
     Fixture {
@@ -104,6 +109,10 @@ enum Command {
         /// Feature dimension.
         #[arg(long, default_value_t = 64)]
         dim: usize,
+        /// Also write `detector.onnx`: a stand-in object detector (YOLOv5 layout, 64×64
+        /// input, class 0) that reports the bright 8×8 cells of its input.
+        #[arg(long)]
+        detector: bool,
     },
 }
 
@@ -131,9 +140,14 @@ fn load_config(o: &Overrides) -> anyhow::Result<Validated> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    if let Some(dir) = &o.replay {
-        c.camera.source = "replay".into();
-        c.camera.replay_dir = dir.clone();
+    if let Some(path) = &o.replay {
+        if path.is_file() {
+            c.camera.source = "video".into();
+            c.camera.video_file = path.clone();
+        } else {
+            c.camera.source = "replay".into();
+            c.camera.replay_dir = path.clone();
+        }
     }
     if o.realtime {
         c.camera.replay_realtime = true;
@@ -166,7 +180,7 @@ fn load_config(o: &Overrides) -> anyhow::Result<Validated> {
 fn open_source(v: &Validated) -> anyhow::Result<Box<dyn FrameSource>> {
     let c = &v.config.camera;
     match c.source.as_str() {
-        "replay" => {
+        "replay" | "video" => {
             let pace = if c.replay_realtime {
                 Pace::RealTime { fps: c.fps }
             } else {
@@ -178,7 +192,16 @@ fn open_source(v: &Validated) -> anyhow::Result<Box<dyn FrameSource>> {
                     .map_or(0, |d| d.as_micros() as u64),
                 t => t,
             };
-            Ok(Box::new(ReplaySource::open(&c.replay_dir, pace, start)?))
+            if c.source == "video" {
+                Ok(Box::new(VideoSource::open(
+                    &c.video_file,
+                    &c.ffmpeg,
+                    pace,
+                    start,
+                )?))
+            } else {
+                Ok(Box::new(ReplaySource::open(&c.replay_dir, pace, start)?))
+            }
         }
         #[cfg(feature = "v4l")]
         "v4l2" => {
@@ -240,8 +263,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             batch,
             seconds,
         } => bench::run(manifest, &model, batch, seconds),
-        Command::Inspect { file } => inspect(&file),
-        Command::Fixture { out, size, dim } => {
+        Command::Inspect { file, features } => inspect(&file, features),
+        Command::Fixture {
+            out,
+            size,
+            dim,
+            detector,
+        } => {
             let path = fixture::write(
                 &out,
                 fixture::FixtureShape {
@@ -251,6 +279,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )?;
             tracing::info!(manifest = %path.display(), "fixture model written");
+            if detector {
+                use spanreid_edge::detect::fixture::{FixtureDetector, model_bytes};
+                let bytes = model_bytes(FixtureDetector::default());
+                let path = out.join("detector.onnx");
+                std::fs::write(&path, &bytes)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                tracing::info!(
+                    detector = %path.display(),
+                    sha256 = %manifest::sha256_hex(&bytes),
+                    "fixture detector written; use it with detect.detector = \"onnx\" and \
+                     [detect.onnx] input_size = 64, layout = \"yolov5\", classes = [0]"
+                );
+            }
             Ok(())
         }
     }
@@ -316,6 +357,15 @@ fn check(o: &Overrides, offline: bool) -> anyhow::Result<()> {
     tracing::info!("config valid");
     let model = load_model(&v).context("model")?;
     tracing::info!(dim = model.dim(), path = %model.model().path.display(), "model loads and matches its sha256");
+    if let Some(settings) = &v.onnx {
+        let detector =
+            spanreid_edge::detect::OnnxDetector::load(settings.clone()).context("detector")?;
+        tracing::info!(
+            path = %settings.model.display(),
+            classes = detector.classes(),
+            "object detector loads and fits its layout"
+        );
+    }
     let _source = open_source(&v).context("camera")?;
     tracing::info!(source = %v.config.camera.source, "camera opens");
     std::fs::create_dir_all(&v.config.queue.dir)
@@ -333,7 +383,7 @@ fn check(o: &Overrides, offline: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn inspect(file: &std::path::Path) -> anyhow::Result<()> {
+fn inspect(file: &std::path::Path, features: bool) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let envelope = spanreid::signature::Envelope::decode(&bytes)
         .with_context(|| format!("decoding {}", file.display()))?;
@@ -351,6 +401,14 @@ fn inspect(file: &std::path::Path) -> anyhow::Result<()> {
             sig.area_ratios.0,
             bytes.len()
         );
+        if features {
+            for part in spanreid::part::Part::ALL {
+                let f = &sig.features[part.index()];
+                let values: Vec<String> =
+                    (0..f.dim()).map(|k| format!("{:.5}", f.value(k))).collect();
+                println!("{}: {}", part.name(), values.join(" "));
+            }
+        }
     }
     Ok(())
 }

@@ -25,6 +25,7 @@ counters! {
     frames, "counter", "Frames captured.";
     frames_dropped, "counter", "Frames dropped because the pipeline was busy.";
     decode_errors, "counter", "Frames that could not be decoded.";
+    detect_errors, "counter", "Frames the detector failed on (skipped).";
     detections, "counter", "Moving objects detected.";
     tracks, "counter", "Vehicle tracks confirmed (one per passage).";
     tracks_discarded, "counter", "Tracks too short to be a vehicle.";

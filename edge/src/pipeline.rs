@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::capture::{CaptureError, FrameSource};
 use crate::config::Validated;
-use crate::detect::MotionDetector;
+use crate::detect::{DetectError, Detector, MotionDetector};
 use crate::frame::Frame;
 use crate::infer::{Embedder, InferError, PartEmbedding};
 use crate::metrics::Metrics;
@@ -26,6 +26,9 @@ pub enum PipelineError {
     /// The frame source failed for good.
     #[error("capture: {0}")]
     Capture(#[from] CaptureError),
+    /// The detector could not load.
+    #[error("detector: {0}")]
+    Detect(#[from] DetectError),
     /// The model failed.
     #[error("inference: {0}")]
     Infer(#[from] InferError),
@@ -52,26 +55,63 @@ pub struct PassageJob {
 /// Detection, tracking and crop choice over a frame stream (pure logic, no threads).
 #[derive(Debug)]
 pub struct Vehicles {
-    detector: MotionDetector,
+    detector: Detector,
     tracker: Tracker,
     passages: Passages,
     margin: u32,
+    detect_failures: u64,
 }
 
 impl Vehicles {
-    /// The stage from validated settings.
-    pub fn new(v: &Validated) -> Self {
+    /// The stage from validated settings with the detector they choose
+    /// (`detect.detector`); an ONNX detector's model is loaded now.
+    pub fn open(v: &Validated) -> Result<Self, DetectError> {
+        let detector = Detector::open(v.onnx.as_ref(), &v.motion, &v.roi)?;
+        Ok(Self::with_detector(v, detector))
+    }
+
+    /// The stage from validated settings with the motion detector, whatever
+    /// `detect.detector` says (benchmarks and tests of the motion path); see [`Self::open`].
+    pub fn motion(v: &Validated) -> Self {
+        let motion = MotionDetector::new(v.motion.clone(), v.roi.clone());
+        Self::with_detector(v, Detector::Motion(motion))
+    }
+
+    /// The stage from validated settings with a detector built by the caller.
+    pub fn with_detector(v: &Validated, detector: Detector) -> Self {
         Vehicles {
-            detector: MotionDetector::new(v.motion.clone(), v.roi.clone()),
+            detector,
             tracker: Tracker::new(v.tracker.clone(), 0),
             passages: Passages::new(v.policy),
             margin: v.config.detect.edge_margin,
+            detect_failures: 0,
         }
     }
 
-    /// Feeds one frame; returns the passages that ended with it.
+    /// Which detector runs: `"motion"` or `"onnx"`.
+    pub fn detector_kind(&self) -> &'static str {
+        self.detector.kind()
+    }
+
+    /// Feeds one frame; returns the passages that ended with it. A frame the detector
+    /// fails on is counted (`detect_errors`) and skipped, as an undecodable frame is.
     pub fn push(&mut self, frame: &Frame, metrics: &Metrics) -> Vec<PassageJob> {
-        let detections = self.detector.detect(frame);
+        let detections = match self.detector.detect(frame) {
+            Ok(d) => d,
+            Err(e) => {
+                Metrics::add(&metrics.detect_errors, 1);
+                self.detect_failures += 1;
+                if self.detect_failures.is_power_of_two() {
+                    tracing::warn!(
+                        frame = frame.index,
+                        failures = self.detect_failures,
+                        error = %e,
+                        "detector failed, frame skipped"
+                    );
+                }
+                return Vec::new();
+            }
+        };
         Metrics::add(&metrics.detections, detections.len() as u64);
         let update = self.tracker.update(frame.index, &detections);
         for (track, d) in &update.assigned {
@@ -286,7 +326,7 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
     } = parts;
     let (frame_tx, frame_rx) = sync_channel(settings.config.frame_buffer.max(1));
     let (job_tx, job_rx) = sync_channel(4);
-    let vehicles = Vehicles::new(&settings);
+    let vehicles = Vehicles::open(&settings)?;
     let policy = settings.policy;
     let control = Arc::new(Control::default());
     let spawn_err = |_| PipelineError::Stage("spawn");

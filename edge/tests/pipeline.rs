@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use spanreid::signature::{CameraKey, Envelope, Signature};
+use spanreid_edge::capture::FrameSource;
 use spanreid_edge::capture::replay::{Pace, ReplaySource};
+use spanreid_edge::capture::video::VideoSource;
 use spanreid_edge::config::Config;
 use spanreid_edge::infer::fixture::{self, FixtureShape};
 use spanreid_edge::infer::tract::TractEmbedder;
@@ -77,18 +79,15 @@ fn distance(a: &Signature, b: &Signature) -> f32 {
         .sqrt()
 }
 
-#[test]
-fn each_passage_gives_one_signature_with_the_right_identity() {
-    let dir = tempfile::tempdir().unwrap();
-    let frames = dir.path().join("frames");
-    std::fs::create_dir_all(&frames).unwrap();
-    draw(&frames);
-    std::fs::write(frames.join("000200.png"), b"truncated").unwrap();
-    let broker = Broker::start(dir.path());
-    let got = subscribe(broker.port, "spanreid/v1/+/+/signature");
-
+/// Runs the whole agent (fixture model, the test's config) over `source`, publishing to
+/// `broker_port` when given.
+fn run_agent(
+    dir: &Path,
+    source: Box<dyn FrameSource>,
+    broker_port: Option<u16>,
+) -> (pipeline::Summary, Arc<Metrics>) {
     let manifest_path = fixture::write(
-        &dir.path().join("model"),
+        &dir.join("model"),
         FixtureShape {
             height: 32,
             width: 48,
@@ -105,15 +104,14 @@ fn each_passage_gives_one_signature_with_the_right_identity() {
         .unwrap()
         .validate()
         .unwrap();
-    let key = CameraKey::from_hex(KEY).unwrap();
     let signer = Signer {
         site: ident("s1").unwrap(),
         camera: ident("c007").unwrap(),
-        key: key.clone(),
+        key: CameraKey::from_hex(KEY).unwrap(),
         model_id: embedder.model_id(),
     };
     let (queue, _) = DiskQueue::open(
-        &dir.path().join("queue"),
+        &dir.join("queue"),
         QueueSettings {
             capacity: 100,
             segment_records: 16,
@@ -121,9 +119,9 @@ fn each_passage_gives_one_signature_with_the_right_identity() {
     )
     .unwrap();
     let metrics = Arc::new(Metrics::default());
-    let publish = PublishSettings {
+    let publish = broker_port.map(|port| PublishSettings {
         host: "127.0.0.1".into(),
-        port: broker.port,
+        port,
         client_id: "edge-e2e".into(),
         site: "s1".into(),
         camera: "c007".into(),
@@ -134,18 +132,33 @@ fn each_passage_gives_one_signature_with_the_right_identity() {
         window: 16,
         max_backoff: Duration::from_millis(500),
         status_interval: Duration::from_secs(5),
-    };
+    });
     let summary = pipeline::run(Parts {
-        source: Box::new(ReplaySource::open(&frames, Pace::Fast { fps: 10.0 }, 1_000_000).unwrap()),
+        source,
         embedder: Box::new(embedder),
         settings,
         signer,
         queue: Arc::new(Mutex::new(queue)),
         metrics: metrics.clone(),
-        publish: Some(publish),
+        publish,
         passage_log: None,
     })
     .unwrap();
+    (summary, metrics)
+}
+
+#[test]
+fn each_passage_gives_one_signature_with_the_right_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    draw(&frames);
+    std::fs::write(frames.join("000200.png"), b"truncated").unwrap();
+    let broker = Broker::start(dir.path());
+    let got = subscribe(broker.port, "spanreid/v1/+/+/signature");
+    let key = CameraKey::from_hex(KEY).unwrap();
+    let source = ReplaySource::open(&frames, Pace::Fast { fps: 10.0 }, 1_000_000).unwrap();
+    let (summary, metrics) = run_agent(dir.path(), Box::new(source), Some(broker.port));
     assert_eq!(summary.frames, 130);
     assert_eq!(summary.signatures, 3);
     use std::sync::atomic::Ordering::Relaxed;
@@ -185,4 +198,101 @@ fn each_passage_gives_one_signature_with_the_right_identity() {
         aa < ab && aa < ba,
         "same vehicle {aa}, different {ab} / {ba}"
     );
+}
+
+/// Encodes the PNG frames of `frames` into `out` with the `ffmpeg` program at 10 fps.
+fn encode(frames: &Path, out: &Path, codec: &[&str]) {
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-framerate", "10", "-i"])
+        .arg(frames.join("%06d.png"))
+        .args(codec)
+        .arg(out)
+        .status()
+        .expect("ffmpeg is installed (.ci/setup.sh installs it)");
+    assert!(status.success(), "ffmpeg encoding {}", out.display());
+}
+
+#[test]
+fn a_lossless_video_replays_the_same_frames_as_its_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    draw(&frames);
+    let video = dir.path().join("cam.mkv");
+    encode(&frames, &video, &["-c:v", "ffv1", "-pix_fmt", "bgr0"]);
+    let ffmpeg = Path::new("ffmpeg");
+    let mut from_video = VideoSource::open(&video, ffmpeg, Pace::Fast { fps: 25.0 }, 5).unwrap();
+    assert_eq!(from_video.info().fps, Some(10.0));
+    let mut from_images = ReplaySource::open(&frames, Pace::Fast { fps: 10.0 }, 5).unwrap();
+    let mut n = 0;
+    while let Some(a) = from_images.next_frame().unwrap() {
+        let b = from_video
+            .next_frame()
+            .unwrap()
+            .expect("as many video frames as images");
+        assert_eq!(
+            (b.index, b.time_us, b.width, b.height),
+            (a.index, a.time_us, W, H)
+        );
+        assert!(a.rgb == b.rgb, "frame {} differs", a.index);
+        n += 1;
+    }
+    assert_eq!(n, 130);
+    assert!(from_video.next_frame().unwrap().is_none());
+    assert_eq!(from_video.decode_errors(), 0);
+}
+
+#[test]
+fn an_h264_video_gives_one_signature_per_passage() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    draw(&frames);
+    let video = dir.path().join("cam.mp4");
+    encode(
+        &frames,
+        &video,
+        &["-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p"],
+    );
+    let source =
+        VideoSource::open(&video, Path::new("ffmpeg"), Pace::Fast { fps: 10.0 }, 0).unwrap();
+    let (summary, metrics) = run_agent(dir.path(), Box::new(source), None);
+    assert_eq!(summary.frames, 130);
+    assert_eq!(summary.signatures, 3);
+    assert_eq!(metrics.tracks.load(std::sync::atomic::Ordering::Relaxed), 3);
+}
+
+#[test]
+fn broken_videos_are_named_and_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let ffmpeg = Path::new("ffmpeg");
+    let text = dir.path().join("notes.mp4");
+    std::fs::write(&text, b"this is not a video").unwrap();
+    let err = VideoSource::open(&text, ffmpeg, Pace::Fast { fps: 10.0 }, 0).unwrap_err();
+    assert!(err.to_string().contains("notes.mp4"), "{err}");
+    let err = VideoSource::open(
+        &text,
+        Path::new("/nonexistent/ffmpeg"),
+        Pace::Fast { fps: 10.0 },
+        0,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("install FFmpeg"), "{err}");
+
+    // A file cut in the middle: the frames before the cut, then a clean end.
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    draw(&frames);
+    let whole = dir.path().join("whole.avi");
+    encode(&frames, &whole, &["-c:v", "mjpeg", "-q:v", "3"]);
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.path().join("cut.avi");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let mut src = VideoSource::open(&cut, ffmpeg, Pace::Fast { fps: 10.0 }, 0).unwrap();
+    let mut n = 0;
+    while src.next_frame().unwrap().is_some() {
+        n += 1;
+    }
+    assert!((20..130).contains(&n), "{n} frames before the cut");
+    assert!(src.next_frame().unwrap().is_none());
 }

@@ -41,6 +41,9 @@ enum Command {
     TrainFeatures(train::TrainFeaturesArgs),
     /// Score a feature run on query/gallery: mAP, CMC, mINP under three metrics (JSON).
     Eval(train::EvalFeaturesArgs),
+    /// Score exported ONNX models as the edge runs them (tract), with f32 and with the
+    /// signature's int8 features: mAP, rank-1 and bytes per signature (no libtorch needed).
+    EvalOnnx(train::EvalOnnxArgs),
     /// Write the trained SPAN + feature network as ONNX (f32 and int8) with a manifest.
     Export(export::ExportArgs),
 }
@@ -70,6 +73,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TrainFeatures(args) => train::run_train_features(&args)?,
         Command::Eval(args) => train::run_eval_features(&args)?,
         Command::Export(args) => export::run_export(&args)?,
+        Command::EvalOnnx(args) => {
+            let table = train::run_eval_onnx(&args)?;
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{table}");
+            }
+        }
     }
     Ok(())
 }

@@ -221,7 +221,7 @@ fn each_stream_passage_becomes_one_agent_passage_of_its_vehicle() {
         .unwrap();
     for camera in ["c001", "c002", "c003"] {
         let mut source = ReplaySource::open(&d.join(camera), Pace::Fast { fps: 10.0 }, 0).unwrap();
-        let (mut vehicles, metrics) = (Vehicles::new(&settings), Metrics::default());
+        let (mut vehicles, metrics) = (Vehicles::motion(&settings), Metrics::default());
         let mut jobs = Vec::new();
         while let Some(frame) = source.next_frame().unwrap() {
             jobs.extend(vehicles.push(&frame, &metrics));

@@ -1,11 +1,12 @@
 //! Frame sources: a trait the pipeline pulls frames from, with a replay implementation
-//! (image folders, the synthetic camera streams) and, behind the `v4l` feature, V4L2 cameras.
+//! (image folders, the synthetic camera streams, video files through FFmpeg) and, behind the `v4l` feature, V4L2 cameras.
 
 pub mod ground_truth;
 pub mod pixel;
 pub mod replay;
 #[cfg(feature = "v4l")]
 pub mod v4l;
+pub mod video;
 
 use std::path::PathBuf;
 

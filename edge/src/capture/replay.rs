@@ -24,7 +24,8 @@ pub enum Pace {
 }
 
 impl Pace {
-    fn fps(self) -> f32 {
+    /// Frames per second the pace and the timestamps assume.
+    pub fn fps(self) -> f32 {
         match self {
             Pace::RealTime { fps } | Pace::Fast { fps } => fps,
         }

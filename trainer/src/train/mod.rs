@@ -28,9 +28,12 @@ pub mod example;
 mod features_cli;
 pub mod loss_plot;
 pub mod mask_iou;
+pub mod onnx_eval;
 pub mod overlay;
 pub mod pk_sampler;
+pub mod rank_list;
 pub mod reid_data;
+pub mod reid_score;
 pub mod sampler;
 pub mod view;
 
@@ -63,6 +66,7 @@ pub use cli::{
 pub use features_cli::{
     EvalFeaturesArgs, TrainFeaturesArgs, run_eval_features, run_train_features,
 };
+pub use onnx_eval::{EvalOnnxArgs, run_eval_onnx};
 
 /// Errors of a training run.
 #[derive(Debug, thiserror::Error)]
