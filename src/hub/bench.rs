@@ -52,6 +52,9 @@ pub struct IngestFigures {
     pub db_bytes_per_signature: f64,
     /// Match events stored.
     pub matches: u64,
+    /// The reference (measured with matching off only): seconds for the broker alone to
+    /// deliver the same messages to a QoS 1 subscriber that only counts them.
+    pub delivery_seconds: Option<f64>,
 }
 
 /// Query figures for one gallery size.
@@ -186,6 +189,35 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         messages.push((signature_topic(SITE, CAMERAS[cam]), payload));
     }
 
+    let delivery_seconds = if matching {
+        None
+    } else {
+        let counter = mqtt::DeliveryCounter::start(
+            &settings.config.broker,
+            &format!("spanreid-bench-counter-{}", std::process::id()),
+            super::ingest::SIGNATURE_FILTER,
+            messages.len(),
+            Duration::from_secs(300),
+        )?;
+        let start = Instant::now();
+        mqtt::publish_all(
+            &settings.config.broker,
+            "spanreid-bench-publisher",
+            messages.clone(),
+        )?;
+        match counter.finish()? {
+            (n, Some(last)) if n == messages.len() => Some((last - start).as_secs_f64()),
+            (n, _) => {
+                tracing::warn!(
+                    received = n,
+                    sent = messages.len(),
+                    "reference subscriber missed messages"
+                );
+                None
+            }
+        }
+    };
+
     let stop = Arc::new(AtomicBool::new(false));
     let hub_thread = {
         let settings = settings.clone();
@@ -225,6 +257,7 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         seconds,
         db_bytes_per_signature: db_bytes as f64 / stats.signatures.max(1) as f64,
         matches: stats.matches,
+        delivery_seconds,
     })
 }
 
@@ -348,6 +381,16 @@ pub fn render(r: &BenchReport) -> String {
             i.matches,
             i.db_bytes_per_signature
         );
+        if let Some(d) = i.delivery_seconds {
+            let rate = i.signatures as f64 / i.seconds.max(1e-9);
+            let reference = i.signatures as f64 / d.max(1e-9);
+            let _ = writeln!(
+                out,
+                "reference, same run: the broker alone delivers the same messages to a QoS 1 \
+                 subscriber that only counts at {reference:.0}/s; ingest = {:.2}× of it",
+                rate / reference
+            );
+        }
     }
     let _ = writeln!(
         out,

@@ -150,6 +150,10 @@ pub struct EvalFeaturesArgs {
     /// memory-bounded, chunked).
     #[arg(long)]
     pub rerank: bool,
+    /// Also draw `ranklist.png` beside the report: this many queries spread over the
+    /// split, each with its CPDM top 10, true matches framed green, wrong ones red.
+    #[arg(long, value_name = "QUERIES")]
+    pub rank_list: Option<usize>,
 }
 
 /// Runs `trainer eval`: mAP, CMC and mINP under the three metrics, as JSON.
@@ -162,11 +166,17 @@ fn evaluate(args: &EvalFeaturesArgs) -> Result<(), TrainError> {
     let rerank = args
         .rerank
         .then(spanreid::eval::rerank::RerankConfig::default);
-    let report = crate::train::features_eval::evaluate_run(&args.run, &args.data, rerank.as_ref())?;
     let path = args
         .out
         .clone()
         .unwrap_or_else(|| args.run.join("eval").join("report.json"));
+    let picture = path.with_file_name("ranklist.png");
+    let report = crate::train::features_eval::evaluate_run(
+        &args.run,
+        &args.data,
+        rerank.as_ref(),
+        args.rank_list.map(|n| (picture.as_path(), n)),
+    )?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
             path: dir.to_owned(),

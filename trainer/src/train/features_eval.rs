@@ -96,6 +96,7 @@ pub fn evaluate_model(
     size: u32,
     device: Device,
     rerank: Option<&RerankConfig>,
+    rank_list: Option<(&Path, usize)>,
 ) -> Result<FeatureEvalReport, TrainError> {
     let query = reid_data::scan_split(data, reid_data::QUERY_DIR)?;
     let gallery = reid_data::scan_split(data, reid_data::GALLERY_DIR)?;
@@ -122,6 +123,9 @@ pub fn evaluate_model(
     let cpdm_reranked = rerank
         .map(|config| score_reranked(Metric::Cpdm, &q, &g, config))
         .transpose()?;
+    if let Some((path, count)) = rank_list {
+        crate::train::rank_list::draw(path, &query, &gallery, &q, &g, count)?;
+    }
     Ok(FeatureEvalReport {
         queries: q.len(),
         gallery: g.len(),
@@ -131,13 +135,22 @@ pub fn evaluate_model(
     })
 }
 
-/// Evaluates the feature run in `run` on `data` (with re-ranking when `rerank` is given).
+/// Evaluates the feature run in `run` on `data` (with re-ranking when `rerank` is given,
+/// drawing the rank-list picture of `count` queries into `path` when `rank_list` is).
 pub fn evaluate_run(
     run: &Path,
     data: &Path,
     rerank: Option<&RerankConfig>,
+    rank_list: Option<(&Path, usize)>,
 ) -> Result<FeatureEvalReport, TrainError> {
     let device = Device::cuda_if_available();
     let (config, model) = load_run(run, device)?;
-    evaluate_model(&model, data, config.model.input_size, device, rerank)
+    evaluate_model(
+        &model,
+        data,
+        config.model.input_size,
+        device,
+        rerank,
+        rank_list,
+    )
 }

@@ -422,8 +422,15 @@ mod tests {
     }
 
     fn cpdm_map(model: &FeatureModel, data: &Path, config: &FeaturesConfig) -> f64 {
-        let report =
-            evaluate_model(model, data, config.model.input_size, Device::Cpu, None).expect("eval");
+        let report = evaluate_model(
+            model,
+            data,
+            config.model.input_size,
+            Device::Cpu,
+            None,
+            None,
+        )
+        .expect("eval");
         assert_eq!((report.queries, report.gallery), (8, 40));
         report
             .metrics

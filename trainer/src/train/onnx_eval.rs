@@ -21,7 +21,7 @@ use spanreid_edge::sign::{PassageMeta, Signer, ident};
 use crate::train::TrainError;
 use crate::train::rank_list;
 use crate::train::reid_data::{self, ReidImage};
-use crate::train::reid_score::{ImageFeatures, label, score, view};
+use crate::train::reid_score::{ImageFeatures, label, score};
 
 /// Arguments of `trainer eval-onnx`.
 #[derive(clap::Args, Debug)]
@@ -48,71 +48,6 @@ pub struct EvalOnnxArgs {
     /// Queries in the rank-list picture.
     #[arg(long, default_value_t = 8)]
     pub rank_list_queries: usize,
-}
-
-/// Gallery entries shown per query in the rank-list picture.
-const RANK_LIST_K: usize = 10;
-/// Tile side of the rank-list picture, pixels.
-const RANK_LIST_TILE: u32 = 96;
-
-/// Draws the rank-list picture of `count` queries spread over `q` into `path`.
-fn draw_rank_list(
-    path: &Path,
-    query: &[ReidImage],
-    gallery: &[ReidImage],
-    q: &[(Label, ImageFeatures)],
-    g: &[(Label, ImageFeatures)],
-    count: usize,
-) -> Result<(), TrainError> {
-    let open = |img: &ReidImage| {
-        image::open(&img.path)
-            .map(|i| i.to_rgb8())
-            .map_err(|e| TrainError::Corrupt {
-                path: img.path.clone(),
-                reason: e.to_string(),
-            })
-    };
-    let corrupt = |reason: String| TrainError::Corrupt {
-        path: path.to_owned(),
-        reason,
-    };
-    let gallery_labels: Vec<Label> = g.iter().map(|(l, _)| *l).collect();
-    let gallery_views = g
-        .iter()
-        .map(|(_, f)| view(f))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| corrupt(e.to_string()))?;
-    let count = count.min(q.len());
-    let mut rows = Vec::with_capacity(count);
-    for i in 0..count {
-        let qi = i * q.len() / count;
-        let (ql, qf) = &q[qi];
-        let qv = view(qf).map_err(|e| corrupt(e.to_string()))?;
-        let distances = gallery_views
-            .iter()
-            .map(|gv| spanreid::cpdm::distance(Metric::Cpdm, &qv, gv))
-            .collect::<Result<Vec<f32>, _>>()
-            .map_err(|e| corrupt(e.to_string()))?;
-        let ranked = rank_list::top_k(*ql, &gallery_labels, &distances, RANK_LIST_K)
-            .into_iter()
-            .map(|j| Ok((open(&gallery[j])?, gallery_labels[j].id == ql.id)))
-            .collect::<Result<Vec<_>, TrainError>>()?;
-        rows.push(rank_list::row(&open(&query[qi])?, &ranked, RANK_LIST_TILE));
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
-            path: dir.to_owned(),
-            source,
-        })?;
-    }
-    crate::train::overlay::sheet(&rows)
-        .save(path)
-        .map_err(|e| TrainError::Write {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-    tracing::info!(picture = %path.display(), "rank list");
-    Ok(())
 }
 
 /// Figures of one model under one feature precision.
@@ -306,7 +241,7 @@ pub fn evaluate_model(
     ];
     if let Some((dir, count)) = rank_list {
         let path = dir.join(format!("{name}-ranklist.png"));
-        draw_rank_list(&path, &query, &gallery, &q8, &g8, count)?;
+        rank_list::draw(&path, &query, &gallery, &q8, &g8, count)?;
     }
     Ok(ModelRow {
         model: name.to_owned(),
