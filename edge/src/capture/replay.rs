@@ -30,6 +30,19 @@ impl Pace {
             Pace::RealTime { fps } | Pace::Fast { fps } => fps,
         }
     }
+
+    /// In real time, sleeps until frame `index` is due, counted from `started` (set at the
+    /// first call); returns at once when fast.
+    pub fn wait_for(self, started: &mut Option<Instant>, index: u64) {
+        if let Pace::RealTime { fps } = self {
+            let started = *started.get_or_insert_with(Instant::now);
+            let due = started + Duration::from_secs_f64(index as f64 / f64::from(fps));
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+    }
 }
 
 /// Frames from the image files of one folder.
@@ -89,17 +102,6 @@ impl ReplaySource {
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
-
-    fn wait_for(&mut self, index: usize) {
-        if let Pace::RealTime { fps } = self.pace {
-            let started = *self.started.get_or_insert_with(Instant::now);
-            let due = started + Duration::from_secs_f64(index as f64 / f64::from(fps));
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
-    }
 }
 
 impl FrameSource for ReplaySource {
@@ -107,7 +109,7 @@ impl FrameSource for ReplaySource {
         while self.next < self.files.len() {
             let index = self.next;
             self.next += 1;
-            self.wait_for(index);
+            self.pace.wait_for(&mut self.started, index as u64);
             let path = &self.files[index];
             let name = path
                 .file_name()

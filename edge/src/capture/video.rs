@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::replay::Pace;
 use super::{CaptureError, FrameSource};
@@ -161,17 +161,6 @@ impl VideoSource {
         self.info
     }
 
-    fn wait_for(&mut self, index: u64) {
-        if let Pace::RealTime { fps } = self.pace {
-            let started = *self.started.get_or_insert_with(Instant::now);
-            let due = started + Duration::from_secs_f64(index as f64 / f64::from(fps));
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
-    }
-
     /// Reaps the decoder and reports how it ended.
     fn finish(&mut self, partial_bytes: usize) {
         self.done = true;
@@ -223,7 +212,7 @@ impl FrameSource for VideoSource {
         }
         let index = self.next;
         self.next += 1;
-        self.wait_for(index);
+        self.pace.wait_for(&mut self.started, index);
         let step_us = 1e6 / f64::from(self.pace.fps());
         Ok(Some(Frame {
             index,
