@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::aggregation::Aggregation;
 use crate::config::{Backbone, ConfigError, Preset};
 
 /// Network shape of the feature network.
@@ -33,6 +34,8 @@ pub struct FeatureModelConfig {
     /// 320-channel block: a quarter fewer stage-2 parameters and an FC five times smaller,
     /// which is what keeps the shipped models under their size budget.
     pub stage2_head: bool,
+    /// How the branches combine into one distance (Table 2's rows; `cpdm` is the method).
+    pub aggregation: Aggregation,
 }
 
 impl Default for FeatureModelConfig {
@@ -44,6 +47,7 @@ impl Default for FeatureModelConfig {
             input_size: 192,
             dim: 512,
             stage2_head: true,
+            aggregation: Aggregation::Cpdm,
         }
     }
 }

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod synth;
 
+mod aggregation;
 mod config;
 mod export;
 mod features_config;
@@ -39,6 +40,9 @@ enum Command {
     AblateSpan(train::AblateSpanArgs),
     /// Train the part feature network with ID + CPDM triplet losses (step 2; `torch`).
     TrainFeatures(train::TrainFeaturesArgs),
+    /// The component analysis of the paper's Table 2: baseline, SPAN w/ FC, w/ concat and
+    /// w/ CPDM, each trained and scored (mAP, CMC, mINP) with one command.
+    AblateFeatures(train::AblateFeaturesArgs),
     /// Score a feature run on query/gallery: mAP, CMC, mINP under three metrics (JSON).
     Eval(train::EvalFeaturesArgs),
     /// Score exported ONNX models as the edge runs them (tract), with f32 and with the
@@ -71,6 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EvalSpan(args) => train::run_eval_span(&args)?,
         Command::AblateSpan(args) => train::run_ablate_span(&args)?,
         Command::TrainFeatures(args) => train::run_train_features(&args)?,
+        Command::AblateFeatures(args) => train::run_ablate_features(&args)?,
         Command::Eval(args) => train::run_eval_features(&args)?,
         Command::Export(args) => export::run_export(&args)?,
         Command::EvalOnnx(args) => {

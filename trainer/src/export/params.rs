@@ -55,6 +55,13 @@ pub struct LoadedRun {
 /// Loads the feature run in `run` on the CPU.
 pub fn load(run: &Path) -> Result<LoadedRun, ExportError> {
     let (config, model) = load_run(run, Device::Cpu)?;
+    if config.model.aggregation != crate::aggregation::Aggregation::Cpdm {
+        return Err(ExportError::Spec(format!(
+            "{} was trained with aggregation {:?}, an ablation; the edge ships CPDM runs only",
+            run.display(),
+            config.model.aggregation
+        )));
+    }
     let span_config = SpanConfig::from_file(&run.join(SPAN_SUBDIR).join("config.toml"))
         .map_err(TrainError::from)?;
     let params = params_of(&model)?;

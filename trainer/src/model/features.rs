@@ -5,16 +5,24 @@
 //!
 //! Input: RGB in [0, 1], N×3×H×W, and the SPAN masks N×3×H'×W' (front, rear, side) of the
 //! same images at any resolution; the ImageNet normalisation happens inside.
+//!
+//! Table 2's ablations change the shape (see [`Aggregation`]): the baseline builds the global
+//! branch alone; `fc` adds a fusion head (FC from the four concatenated FC features to `d`,
+//! BN neck, classifier) under `fusion.*`.
 
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
+use crate::aggregation::Aggregation;
 use crate::features_config::FeatureModelConfig;
 use crate::model::backbone;
 use crate::model::span::{IMAGENET_MEAN, IMAGENET_STD};
 
 /// Branch names in [`spanreid::Part`] order: global, front, rear, side.
 pub const BRANCHES: [&str; 4] = ["global", "front", "rear", "side"];
+
+/// Variable-name prefix of the fusion head of [`Aggregation::Fc`].
+pub const FUSION_PREFIX: &str = "fusion";
 
 /// Variable-name prefix of the shared stage 1.
 pub const STAGE1_PREFIX: &str = "stage1";
@@ -31,17 +39,61 @@ pub fn branch_backbone_prefix(name: &str) -> String {
 
 const BACKBONE: &str = "backbone";
 
-struct Branch {
-    stage2: nn::SequentialT,
+/// FC → BN neck → identity classifier, on top of a branch or of the fusion.
+struct Head {
     fc: nn::Linear,
     neck: nn::BatchNorm,
     classifier: nn::Linear,
+}
+
+impl Head {
+    fn new(p: &nn::Path<'_>, inputs: i64, dim: i64, classes: i64) -> Self {
+        Self {
+            fc: nn::linear(p / "fc", inputs, dim, Default::default()),
+            neck: nn::batch_norm1d(p / "neck", dim, Default::default()),
+            classifier: nn::linear(
+                p / "classifier",
+                dim,
+                classes.max(1),
+                nn::LinearConfig {
+                    bias: false,
+                    ..Default::default()
+                },
+            ),
+        }
+    }
+
+    fn forward(&self, x: &Tensor, train: bool) -> HeadOutput {
+        let embedding = x.apply(&self.fc);
+        let neck = embedding.apply_t(&self.neck, train);
+        HeadOutput {
+            logits: self.classifier.forward(&neck),
+            embedding,
+            neck,
+        }
+    }
+}
+
+/// What one head gives.
+pub struct HeadOutput {
+    /// FC feature before the neck (N×d): the triplet loss reads it.
+    pub embedding: Tensor,
+    /// Batch-norm neck feature (N×d): the retrieval feature.
+    pub neck: Tensor,
+    /// Identity logits (N×classes).
+    pub logits: Tensor,
+}
+
+struct Branch {
+    stage2: nn::SequentialT,
+    head: Head,
 }
 
 /// The network.
 pub struct FeatureNet {
     stage1: nn::SequentialT,
     branches: Vec<Branch>,
+    fusion: Option<Head>,
     mean: Tensor,
     std: Tensor,
 }
@@ -54,6 +106,8 @@ pub struct FeatureOutput {
     pub necks: Vec<Tensor>,
     /// Per branch, identity logits (N×classes).
     pub logits: Vec<Tensor>,
+    /// The fusion head's output ([`Aggregation::Fc`] only).
+    pub fused: Option<HeadOutput>,
 }
 
 impl FeatureNet {
@@ -61,35 +115,31 @@ impl FeatureNet {
     pub fn new(p: &nn::Path<'_>, config: &FeatureModelConfig, classes: i64) -> Self {
         let stage1 = backbone::stage1(&(p / STAGE1_PREFIX), config.backbone);
         let dim = i64::from(config.dim);
-        let branches = BRANCHES
+        let branches = BRANCHES[..config.aggregation.branches()]
             .iter()
             .map(|name| {
                 let bp = p / branch_prefix(name);
                 let stage2 =
                     backbone::stage2(&(&bp / BACKBONE), config.backbone, config.stage2_head);
-                let fc = nn::linear(&bp / "fc", stage2.out_channels, dim, Default::default());
-                let neck = nn::batch_norm1d(&bp / "neck", dim, Default::default());
-                let classifier = nn::linear(
-                    &bp / "classifier",
-                    dim,
-                    classes.max(1),
-                    nn::LinearConfig {
-                        bias: false,
-                        ..Default::default()
-                    },
-                );
                 Branch {
+                    head: Head::new(&bp, stage2.out_channels, dim, classes),
                     stage2: stage2.net,
-                    fc,
-                    neck,
-                    classifier,
                 }
             })
             .collect();
+        let fusion = (config.aggregation == Aggregation::Fc).then(|| {
+            Head::new(
+                &(p / FUSION_PREFIX),
+                dim * BRANCHES.len() as i64,
+                dim,
+                classes,
+            )
+        });
         let device = p.device();
         Self {
             stage1: stage1.net,
             branches,
+            fusion,
             mean: Tensor::from_slice(&IMAGENET_MEAN)
                 .view([1, 3, 1, 1])
                 .to_device(device),
@@ -99,7 +149,8 @@ impl FeatureNet {
         }
     }
 
-    /// Runs the network on `images` with the SPAN `masks` of the same images.
+    /// Runs the network on `images` with the SPAN `masks` of the same images (ignored by the
+    /// baseline, which has no masked branch).
     pub fn forward(&self, images: &Tensor, masks: &Tensor, train: bool) -> FeatureOutput {
         let x = (images.to_kind(Kind::Float) - &self.mean) / &self.std;
         let shared = x.apply_t(&self.stage1, train);
@@ -109,6 +160,7 @@ impl FeatureNet {
             embeddings: Vec::with_capacity(4),
             necks: Vec::with_capacity(4),
             logits: Vec::with_capacity(4),
+            fused: None,
         };
         for (i, b) in self.branches.iter().enumerate() {
             let input = if i == 0 {
@@ -120,12 +172,15 @@ impl FeatureNet {
                 .apply_t(&b.stage2, train)
                 .adaptive_avg_pool2d([1, 1])
                 .flatten(1, -1);
-            let embedding = pooled.apply(&b.fc);
-            let neck = embedding.apply_t(&b.neck, train);
-            out.logits.push(b.classifier.forward(&neck));
-            out.embeddings.push(embedding);
-            out.necks.push(neck);
+            let h = b.head.forward(&pooled, train);
+            out.logits.push(h.logits);
+            out.embeddings.push(h.embedding);
+            out.necks.push(h.neck);
         }
+        out.fused = self
+            .fusion
+            .as_ref()
+            .map(|f| f.forward(&Tensor::cat(&out.embeddings, 1), train));
         out
     }
 }
@@ -163,6 +218,37 @@ mod tests {
         assert!(vars.contains_key("branch_side.backbone.features.18.1.running_var"));
         assert!(!vars.contains_key("branch_side.backbone.features.13.conv.1.0.weight"));
         assert_eq!(vars["branch_rear.fc.weight"].size(), [16, 1280]);
+    }
+
+    #[test]
+    fn the_baseline_has_one_branch_and_fc_a_fusion_head() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = FeatureModelConfig {
+            aggregation: Aggregation::GlobalOnly,
+            ..tiny()
+        };
+        let net = FeatureNet::new(&vs.root(), &config, 5);
+        let x = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let no_masks = Tensor::zeros([2, 3, 1, 1], (Kind::Float, Device::Cpu));
+        let out = net.forward(&x, &no_masks, true);
+        assert_eq!(out.necks.len(), 1);
+        assert!(out.fused.is_none());
+        let vars = vs.variables();
+        assert!(vars.contains_key("branch_global.fc.weight"));
+        assert!(!vars.keys().any(|k| k.starts_with("branch_front")));
+
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = FeatureModelConfig {
+            aggregation: Aggregation::Fc,
+            ..tiny()
+        };
+        let net = FeatureNet::new(&vs.root(), &config, 5);
+        let m = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let out = net.forward(&x, &m, true);
+        let fused = out.fused.expect("fusion head");
+        assert_eq!(fused.neck.size(), [2, 16]);
+        assert_eq!(fused.logits.size(), [2, 5]);
+        assert_eq!(vs.variables()["fusion.fc.weight"].size(), [16, 64]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use spanreid::eval::{EvalReport, Label};
 use tch::{Device, Tensor};
 
 use crate::loss_reid::area_ratios;
+use crate::model::features::FeatureOutput;
 use crate::train::TrainError;
 use crate::train::features_loop::{FeatureModel, load_images, load_run};
 use crate::train::reid_data::{self, ReidImage};
@@ -32,7 +33,7 @@ pub struct FeatureEvalReport {
     pub gallery: usize,
     /// Seconds spent extracting features.
     pub extract_seconds: f64,
-    /// One entry per metric, in [`Metric::ALL`] order.
+    /// One entry per metric the run's aggregation supports, in [`Metric::ALL`] order.
     pub metrics: Vec<MetricReport>,
     /// CPDM followed by k-reciprocal re-ranking, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,8 +63,8 @@ pub fn extract(
         let batch = load_images(images, &picks, size, device)?;
         let (necks, ratios) = tch::no_grad(|| {
             let masks = model.masks(&batch);
-            let necks = model.net.forward(&batch, &masks, false).necks;
-            (necks, area_ratios(&masks))
+            let out = model.net.forward(&batch, &masks, false);
+            (retrieval_features(out), area_ratios(&masks))
         });
         let parts: Vec<Vec<f32>> = necks
             .iter()
@@ -88,7 +89,20 @@ pub fn extract(
     Ok(out)
 }
 
-/// Evaluates `model` on `data`'s query and gallery splits under every metric, and under
+/// The four retrieval features of a forward pass in part order: the branch necks, or the
+/// fusion head's neck in the global slot for `fc`; slots a network does not have are zeros.
+fn retrieval_features(out: FeatureOutput) -> Vec<Tensor> {
+    let mut features = match out.fused {
+        Some(fused) => vec![fused.neck],
+        None => out.necks,
+    };
+    let zeros = features[0].zeros_like();
+    features.resize_with(4, || zeros.shallow_clone());
+    features
+}
+
+/// Evaluates `model` on `data`'s query and gallery splits under every metric its
+/// aggregation supports ([`crate::aggregation::Aggregation::metrics`]), and under
 /// CPDM with k-reciprocal re-ranking when `rerank` is given.
 pub fn evaluate_model(
     model: &FeatureModel,
@@ -111,7 +125,9 @@ pub fn evaluate_model(
     let q = with_labels(&query)?;
     let g = with_labels(&gallery)?;
     let extract_seconds = began.elapsed().as_secs_f64();
-    let metrics = Metric::ALL
+    let metrics = model
+        .aggregation
+        .metrics()
         .iter()
         .map(|&metric| {
             Ok(MetricReport {
@@ -121,10 +137,12 @@ pub fn evaluate_model(
         })
         .collect::<Result<_, TrainError>>()?;
     let cpdm_reranked = rerank
+        .filter(|_| model.aggregation.metrics().contains(&Metric::Cpdm))
         .map(|config| score_reranked(Metric::Cpdm, &q, &g, config))
         .transpose()?;
     if let Some((path, count)) = rank_list {
-        crate::train::rank_list::draw(path, &query, &gallery, &q, &g, count)?;
+        let metric = model.aggregation.metric();
+        crate::train::rank_list::draw(path, metric, &query, &gallery, &q, &g, count)?;
     }
     Ok(FeatureEvalReport {
         queries: q.len(),

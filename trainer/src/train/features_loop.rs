@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
+use crate::aggregation::Aggregation;
 use crate::config::{Backbone, SpanConfig};
 use crate::features_config::FeaturesConfig;
-use crate::loss_reid::{area_ratios, batch_hard_triplet, cpdm_matrix, id_loss};
+use crate::loss_reid::{area_ratios, batch_hard_triplet, cpdm_matrix, id_loss, pairwise_euclidean};
 use crate::model::features::{BRANCHES, FeatureNet, STAGE1_PREFIX, branch_backbone_prefix};
 use crate::model::load_backbone_weights;
 use crate::torch_env;
@@ -55,6 +56,8 @@ pub struct FeatureModel {
     pub net: FeatureNet,
     /// The frozen SPAN.
     pub span: SpanModel,
+    /// How the branches combine (the run's `model.aggregation`).
+    pub aggregation: Aggregation,
 }
 
 fn torch_err(what: String) -> impl FnOnce(tch::TchError) -> TrainError {
@@ -83,7 +86,12 @@ impl FeatureModel {
         tch::manual_seed(config.train.seed as i64);
         let vs = nn::VarStore::new(device);
         let net = FeatureNet::new(&vs.root(), &config.model, i64::from(classes));
-        Ok(Self { vs, net, span })
+        Ok(Self {
+            vs,
+            net,
+            span,
+            aggregation: config.model.aggregation,
+        })
     }
 
     /// Loads feature-network weights written by [`RunDir::checkpoint`].
@@ -118,8 +126,9 @@ fn init_backbones(model: &mut FeatureModel, config: &FeaturesConfig) -> Result<(
             torch_env::installed_mobilenet_weights(&cache).map_err(TrainError::NoWeights)?
         }
     };
+    let branches = &BRANCHES[..config.model.aggregation.branches()];
     let prefixes = std::iter::once(STAGE1_PREFIX.to_owned())
-        .chain(BRANCHES.iter().map(|b| branch_backbone_prefix(b)));
+        .chain(branches.iter().map(|b| branch_backbone_prefix(b)));
     for prefix in prefixes {
         let report = load_backbone_weights(&mut model.vs, &prefix, &path)?;
         tracing::debug!(prefix, tensors = report.tensors, "ImageNet weights loaded");
@@ -165,7 +174,19 @@ pub struct StepLosses {
     pub total: f64,
 }
 
-/// One optimiser step on `images` with class `labels` (int64, N).
+/// The SPAN masks the network needs: none for the baseline (a 1×1 placeholder, SPAN is not
+/// run), the frozen SPAN's otherwise.
+pub fn masks_for(model: &FeatureModel, images: &Tensor, aggregation: Aggregation) -> Tensor {
+    if aggregation.uses_masks() {
+        model.masks(images)
+    } else {
+        Tensor::zeros([images.size()[0], 3, 1, 1], (Kind::Float, images.device()))
+    }
+}
+
+/// One optimiser step on `images` with class `labels` (int64, N). The losses follow the
+/// configured aggregation: ID loss on every branch's classifier (on the fusion head's alone
+/// for `fc`), batch-hard triplet on the distance the aggregation retrieves with.
 pub fn train_step(
     model: &FeatureModel,
     opt: &mut nn::Optimizer,
@@ -173,22 +194,40 @@ pub fn train_step(
     labels: &Tensor,
     config: &FeaturesConfig,
 ) -> StepLosses {
-    let masks = model.masks(images);
+    let aggregation = config.model.aggregation;
+    let masks = masks_for(model, images, aggregation);
     let out = model.net.forward(images, &masks, true);
     let l = &config.loss;
-    let id = out
-        .logits
-        .iter()
-        .map(|logits| id_loss(logits, labels, l.label_smoothing))
-        .reduce(|a, b| a + b)
-        .expect("four branches")
-        / BRANCHES.len() as f64;
-    let dist = cpdm_matrix(&out.embeddings, &area_ratios(&masks));
+    let mean_id = |logits: &[Tensor]| {
+        logits
+            .iter()
+            .map(|x| id_loss(x, labels, l.label_smoothing))
+            .reduce(|a, b| a + b)
+            .expect("at least one branch")
+            / logits.len() as f64
+    };
+    let (id, dist, logits) = match (aggregation, &out.fused) {
+        (Aggregation::Fc, Some(f)) => (
+            id_loss(&f.logits, labels, l.label_smoothing),
+            pairwise_euclidean(&f.embedding),
+            &f.logits,
+        ),
+        (Aggregation::Cpdm, _) => (
+            mean_id(&out.logits),
+            cpdm_matrix(&out.embeddings, &area_ratios(&masks)),
+            &out.logits[0],
+        ),
+        _ => (
+            mean_id(&out.logits),
+            pairwise_euclidean(&Tensor::cat(&out.embeddings, 1)),
+            &out.logits[0],
+        ),
+    };
     let margin = (!l.soft_margin).then_some(l.margin);
     let triplet = batch_hard_triplet(&dist, labels, margin);
     let total = &id * l.lambda_id + &triplet * l.lambda_triplet;
     opt.backward_step(&total);
-    let accuracy = out.logits[0]
+    let accuracy = logits
         .argmax(1, false)
         .eq_tensor(labels)
         .to_kind(Kind::Float)

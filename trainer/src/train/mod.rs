@@ -7,6 +7,7 @@
 //! trainer train-span --data DATA --out RUN --preset cpu     # --resume to continue
 //! trainer eval-span  --run RUN --data DATA                  # RUN/eval/mask_iou.toml, masks.png
 //! trainer ablate-span --data DATA --out ABL --preset cpu    # ABL/ablation.md
+//! trainer ablate-features --data DATA --out T2 --preset cpu # T2/table2.md (Table 2)
 //! ```
 //!
 //! A run directory holds `config.toml`, `loss.csv`, `loss.png`, `state.toml`,
@@ -25,7 +26,7 @@
 mod cli;
 pub mod data;
 pub mod example;
-mod features_cli;
+pub(crate) mod features_cli;
 pub mod loss_plot;
 pub mod mask_iou;
 pub mod onnx_eval;
@@ -53,6 +54,8 @@ pub mod reid_fixture;
 pub mod run_dir;
 #[cfg(feature = "torch")]
 pub mod span_loop;
+#[cfg(feature = "torch")]
+pub mod table2;
 #[cfg(all(test, feature = "torch"))]
 mod test_fixture;
 
@@ -64,7 +67,8 @@ pub use cli::{
     AblateSpanArgs, EvalSpanArgs, TrainSpanArgs, run_ablate_span, run_eval_span, run_train_span,
 };
 pub use features_cli::{
-    EvalFeaturesArgs, TrainFeaturesArgs, run_eval_features, run_train_features,
+    AblateFeaturesArgs, EvalFeaturesArgs, TrainFeaturesArgs, run_ablate_features,
+    run_eval_features, run_train_features,
 };
 pub use onnx_eval::{EvalOnnxArgs, run_eval_onnx};
 

@@ -241,7 +241,7 @@ pub fn evaluate_model(
     ];
     if let Some((dir, count)) = rank_list {
         let path = dir.join(format!("{name}-ranklist.png"));
-        rank_list::draw(&path, &query, &gallery, &q8, &g8, count)?;
+        rank_list::draw(&path, Metric::Cpdm, &query, &gallery, &q8, &g8, count)?;
     }
     Ok(ModelRow {
         model: name.to_owned(),

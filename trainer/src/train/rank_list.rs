@@ -61,11 +61,12 @@ pub const RANK_LIST_K: usize = 10;
 /// Tile side of the rank-list picture, pixels.
 pub const RANK_LIST_TILE: u32 = 96;
 
-/// Draws the rank-list picture of `count` queries spread over `q` (CPDM top
-/// [`RANK_LIST_K`] of each) into `path`; `query` and `gallery` are the images behind `q`
-/// and `g`, in the same order.
+/// Draws the rank-list picture of `count` queries spread over `q` (the top
+/// [`RANK_LIST_K`] of each under `metric`) into `path`; `query` and `gallery` are the images
+/// behind `q` and `g`, in the same order.
 pub fn draw(
     path: &Path,
+    metric: Metric,
     query: &[ReidImage],
     gallery: &[ReidImage],
     q: &[(Label, ImageFeatures)],
@@ -98,7 +99,7 @@ pub fn draw(
         let qv = view(qf).map_err(|e| corrupt(e.to_string()))?;
         let distances = gallery_views
             .iter()
-            .map(|gv| spanreid::cpdm::distance(Metric::Cpdm, &qv, gv))
+            .map(|gv| spanreid::cpdm::distance(metric, &qv, gv))
             .collect::<Result<Vec<f32>, _>>()
             .map_err(|e| corrupt(e.to_string()))?;
         let ranked = top_k(*ql, &gallery_labels, &distances, RANK_LIST_K)
@@ -182,7 +183,7 @@ mod tests {
         };
         let (q, g) = (labelled(&query, [0.0, 1.0]), labelled(&gallery, [0.1, 0.9]));
         let out = dir.path().join("pics").join("ranklist.png");
-        draw(&out, &query, &gallery, &q, &g, 5).expect("draws");
+        draw(&out, Metric::Cpdm, &query, &gallery, &q, &g, 5).expect("draws");
         let sheet = image::open(&out).expect("a PNG").to_rgb8();
         let side = RANK_LIST_TILE;
         assert_eq!(
