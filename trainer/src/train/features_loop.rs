@@ -9,7 +9,7 @@
 //! (the number of training identities) and a copy of the SPAN run it was trained with
 //! (`span/config.toml`, `span/latest.safetensors`), so that evaluation needs only the run.
 //!
-//! Resume restores weights and step; Adam's moments restart from zero, as for SPAN.
+//! Resume restores weights, step and Adam's moments, as for SPAN.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 use crate::aggregation::Aggregation;
@@ -28,6 +28,7 @@ use crate::model::features::{BRANCHES, FeatureNet, STAGE1_PREFIX, branch_backbon
 use crate::model::load_backbone_weights;
 use crate::torch_env;
 use crate::train::TrainError;
+use crate::train::adam::Adam;
 use crate::train::example;
 use crate::train::pk_sampler::PkSampler;
 use crate::train::reid_data::{self, ReidImage};
@@ -189,7 +190,7 @@ pub fn masks_for(model: &FeatureModel, images: &Tensor, aggregation: Aggregation
 /// for `fc`), batch-hard triplet on the distance the aggregation retrieves with.
 pub fn train_step(
     model: &FeatureModel,
-    opt: &mut nn::Optimizer,
+    opt: &mut Adam,
     images: &Tensor,
     labels: &Tensor,
     config: &FeaturesConfig,
@@ -375,9 +376,10 @@ pub fn train_features(
         steps = t.steps,
         "training the part feature network"
     );
-    let mut opt = nn::Adam::default()
-        .build(&model.vs, t.learning_rate)
-        .map_err(torch_err("building the Adam optimiser".into()))?;
+    let mut opt = Adam::new(&model.vs, t.learning_rate);
+    if start > 0 {
+        run.resume_optimizer(&mut opt, start)?;
+    }
     let bar = crate::train::span_loop::progress_bar(start, t.steps);
     let began = Instant::now();
     let (mut lines, mut first_total, mut last_total) = (Vec::new(), f64::NAN, f64::NAN);
@@ -421,7 +423,7 @@ pub fn train_features(
             append_csv(&run.csv_path(), &lines)?;
             lines.clear();
             run.plot_losses()?;
-            checkpoint = run.checkpoint(&model.vs, RunState { step: done })?;
+            checkpoint = run.checkpoint(&model.vs, &opt, RunState { step: done })?;
         }
     }
     bar.finish();

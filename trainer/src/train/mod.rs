@@ -41,6 +41,8 @@ pub mod view;
 #[cfg(feature = "torch")]
 pub mod ablation;
 #[cfg(feature = "torch")]
+pub mod adam;
+#[cfg(feature = "torch")]
 pub mod batch;
 #[cfg(feature = "torch")]
 pub mod eval_span;

@@ -11,6 +11,7 @@ use tch::nn::VarStore;
 
 use crate::config::SpanConfig;
 use crate::train::TrainError;
+use crate::train::adam::Adam;
 
 /// Progress saved next to the checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,18 +163,60 @@ impl RunDir {
         std::fs::rename(&tmp, &png).map_err(io_err(&png))
     }
 
-    /// Saves the model as `checkpoints/step-N.safetensors` and `latest.safetensors`, then
-    /// records `state`.
-    pub fn checkpoint(&self, vs: &VarStore, state: RunState) -> Result<PathBuf, TrainError> {
+    /// The optimiser state of the latest checkpoint.
+    pub fn optimizer_path(&self) -> PathBuf {
+        self.root.join("optimizer.safetensors")
+    }
+
+    /// Saves the model as `checkpoints/step-N.safetensors` and `latest.safetensors` and the
+    /// optimiser's moments as `optimizer.safetensors`, then records `state`.
+    pub fn checkpoint(
+        &self,
+        vs: &VarStore,
+        opt: &Adam,
+        state: RunState,
+    ) -> Result<PathBuf, TrainError> {
         let step_file = self
             .root
             .join("checkpoints")
             .join(format!("step-{:06}.safetensors", state.step));
         save_atomic(vs, &step_file)?;
         save_atomic(vs, &self.latest())?;
+        let opt_path = self.optimizer_path();
+        let tmp = tmp_name(&opt_path);
+        opt.save(&tmp, state.step)?;
+        std::fs::rename(&tmp, &opt_path).map_err(io_err(&opt_path))?;
         let text = toml::to_string(&state).expect("RunState is TOML-representable");
         write_atomic(&self.state_path(), text.as_bytes())?;
         Ok(step_file)
+    }
+}
+
+impl RunDir {
+    /// Restores the optimiser's moments saved with the checkpoint at `step`. A run without
+    /// them (written before they were saved) or with moments of another step (a crash
+    /// between the two files) continues with fresh moments, with a warning.
+    pub fn resume_optimizer(&self, opt: &mut Adam, step: u64) -> Result<(), TrainError> {
+        let path = self.optimizer_path();
+        if !path.is_file() {
+            tracing::warn!(
+                "{} is missing: Adam's moments restart from zero",
+                path.display()
+            );
+            return Ok(());
+        }
+        let saved = Adam::saved_step(&path)?;
+        if saved != step {
+            tracing::warn!(
+                "{} was written at step {saved}, the checkpoint is at step {step}: Adam's \
+                 moments restart from zero",
+                path.display()
+            );
+            return Ok(());
+        }
+        opt.load(&path, step)?;
+        tracing::info!("optimiser state restored from {}", path.display());
+        Ok(())
     }
 }
 

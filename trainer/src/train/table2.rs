@@ -148,7 +148,10 @@ fn span_run(
     }
     let dir = out.join("span");
     let state = RunDir::new(&dir).state()?;
-    if !state.is_some_and(|s| s.step >= span_config.train.steps) {
+    if state
+        .as_ref()
+        .is_none_or(|s| s.step < span_config.train.steps)
+    {
         tracing::info!(run = %dir.display(), "training SPAN for the table");
         train_span(data, &dir, span_config, state.is_some())?;
     }
