@@ -53,6 +53,27 @@ pub enum Backbone {
     MobilenetV2,
     /// ResNet-34 conv1–conv4 without the max-pool (stride 8, 256 channels), as the paper.
     Resnet34,
+    /// ResNet-50 conv1–conv4 with the max-pool (stride 16, 1,024 channels): the paper's
+    /// feature network only (SPAN's `CNN_mask` is ResNet-34 in the paper).
+    Resnet50,
+}
+
+/// Shape options of stage 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stage2Options {
+    /// MobileNetV2 only: end with the 1×1 head convolution to 1,280 channels.
+    pub head: bool,
+    /// ResNet-50 only: layer4 with stride 1 instead of 2.
+    pub last_stride_one: bool,
+}
+
+impl Default for Stage2Options {
+    fn default() -> Self {
+        Self {
+            head: true,
+            last_stride_one: false,
+        }
+    }
 }
 
 /// Network shape.
@@ -285,7 +306,43 @@ impl Backbone {
         match self {
             Backbone::MobilenetV2 => 16,
             Backbone::Resnet34 => 8,
+            Backbone::Resnet50 => 16,
         }
+    }
+
+    /// Output stride of stage 2 shaped by `options`: stage 1's, times 2 unless ResNet-50
+    /// keeps its last stride 1.
+    pub const fn total_stride(self, options: Stage2Options) -> u32 {
+        match self {
+            Backbone::Resnet50 if options.last_stride_one => self.stride(),
+            _ => self.stride() * 2,
+        }
+    }
+
+    /// torchvision's name of the full network (`torchvision.models.<name>`).
+    pub const fn torchvision_name(self) -> &'static str {
+        match self {
+            Backbone::MobilenetV2 => "mobilenet_v2",
+            Backbone::Resnet34 => "resnet34",
+            Backbone::Resnet50 => "resnet50",
+        }
+    }
+
+    /// Whether ImageNet weights ship with the install (only MobileNetV2's do); the others
+    /// need `model.weights`.
+    pub const fn weights_installed(self) -> bool {
+        matches!(self, Backbone::MobilenetV2)
+    }
+
+    /// Why `pretrained` without `weights` cannot work for this backbone, if it cannot.
+    pub fn missing_weights(self) -> Option<String> {
+        (!self.weights_installed()).then(|| {
+            format!(
+                "no {0} ImageNet weights are installed; set model.weights to a torchvision \
+                 {0} .pth or train from scratch",
+                self.torchvision_name()
+            )
+        })
     }
 }
 
@@ -329,16 +386,19 @@ impl SpanConfig {
         if self.model.generator_width < 2 {
             return invalid("model.generator_width", "must be at least 2".into());
         }
-        if self.model.pretrained
-            && self.model.backbone == Backbone::Resnet34
-            && self.model.weights.is_none()
-        {
+        if self.model.backbone == Backbone::Resnet50 {
             return invalid(
-                "model.pretrained",
-                "no ResNet-34 ImageNet weights are installed; set model.weights to a \
-                 torchvision resnet34 .pth or train from scratch"
+                "model.backbone",
+                "resnet50 is a feature-network backbone; SPAN's CNN_mask is resnet34 \
+                 conv1–conv4 as in the paper (Sec. 4.1), or mobilenet_v2"
                     .into(),
             );
+        }
+        if self.model.pretrained
+            && self.model.weights.is_none()
+            && let Some(reason) = self.model.backbone.missing_weights()
+        {
+            return invalid("model.pretrained", reason);
         }
         if self.train.batch_size == 0 {
             return invalid("train.batch_size", "must be positive".into());
@@ -462,6 +522,9 @@ mod tests {
         assert!(err.to_string().contains("model.weights"), "{err}");
         let with = format!("{resnet}weights = \"/w/resnet34.pth\"\n");
         assert!(SpanConfig::from_toml(&with, Path::new("f")).is_ok());
+        let err = SpanConfig::from_toml("[model]\nbackbone = \"resnet50\"\n", Path::new("g"))
+            .expect_err("ResNet-50 is for the feature network");
+        assert!(err.to_string().contains("model.backbone"), "{err}");
 
         let err = SpanConfig::from_file(Path::new("/nonexistent/span.toml")).expect_err("missing");
         assert!(err.to_string().contains("/nonexistent/span.toml"), "{err}");

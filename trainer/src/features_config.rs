@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregation::Aggregation;
-use crate::config::{Backbone, ConfigError, Preset};
+use crate::config::{Backbone, ConfigError, Preset, Stage2Options};
 
 /// Network shape of the feature network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,7 +23,8 @@ pub struct FeatureModelConfig {
     pub backbone: Backbone,
     /// Load ImageNet weights into stage 1 and every stage-2 branch.
     pub pretrained: bool,
-    /// A `.pth` state_dict to use instead of the installed MobileNetV2 weights.
+    /// A torchvision `.pth` state_dict of the backbone's network: required with
+    /// `pretrained` for the ResNets, replaces the installed weights for MobileNetV2.
     pub weights: Option<PathBuf>,
     /// Square input side in pixels; a multiple of the backbone's total stride.
     pub input_size: u32,
@@ -34,8 +35,27 @@ pub struct FeatureModelConfig {
     /// 320-channel block: a quarter fewer stage-2 parameters and an FC five times smaller,
     /// which is what keeps the shipped models under their size budget.
     pub stage2_head: bool,
+    /// ResNet-50 only: layer4 with stride 1 (the re-identification "last stride 1", a
+    /// feature map twice as large per side). `false` is torchvision's and the paper's
+    /// stride 2.
+    pub last_stride_one: bool,
     /// How the branches combine into one distance (Table 2's rows; `cpdm` is the method).
     pub aggregation: Aggregation,
+}
+
+impl FeatureModelConfig {
+    /// The shape options of every stage-2 branch.
+    pub fn stage2_options(&self) -> Stage2Options {
+        Stage2Options {
+            head: self.stage2_head,
+            last_stride_one: self.last_stride_one,
+        }
+    }
+
+    /// Output stride of stage 2: stage 1's, times 2 unless ResNet-50 keeps its last stride 1.
+    pub fn total_stride(&self) -> u32 {
+        self.backbone.total_stride(self.stage2_options())
+    }
 }
 
 impl Default for FeatureModelConfig {
@@ -47,6 +67,7 @@ impl Default for FeatureModelConfig {
             input_size: 192,
             dim: 512,
             stage2_head: true,
+            last_stride_one: false,
             aggregation: Aggregation::Cpdm,
         }
     }
@@ -234,11 +255,14 @@ impl FeaturesConfig {
                 reason: reason.to_owned(),
             })
         };
-        let stride = self.model.backbone.stride() * 2;
+        let stride = self.model.total_stride();
         if self.model.input_size == 0 || !self.model.input_size.is_multiple_of(stride) {
             return invalid(
                 "model.input_size",
-                &format!("must be a positive multiple of {stride}"),
+                &format!(
+                    "{} is not a positive multiple of the backbone's total stride {stride}",
+                    self.model.input_size
+                ),
             );
         }
         if self.model.dim == 0 {
@@ -249,6 +273,18 @@ impl FeaturesConfig {
                 "model.stage2_head",
                 "only MobileNetV2 has a head convolution to leave out",
             );
+        }
+        if self.model.last_stride_one && self.model.backbone != Backbone::Resnet50 {
+            return invalid(
+                "model.last_stride_one",
+                "only ResNet-50 offers a last stride of 1",
+            );
+        }
+        if self.model.pretrained
+            && self.model.weights.is_none()
+            && let Some(reason) = self.model.backbone.missing_weights()
+        {
+            return invalid("model.pretrained", &reason);
         }
         let l = &self.loss;
         if !(l.lambda_id >= 0.0 && l.lambda_triplet >= 0.0) {
@@ -342,6 +378,47 @@ mod tests {
         )
         .expect_err("ResNet-34 has no head convolution");
         assert!(err.to_string().contains("model.stage2_head"), "{err}");
+    }
+
+    #[test]
+    fn resnet50_is_selectable_with_its_strides_and_weights_rules() {
+        let toml = "[model]\nbackbone = \"resnet50\"\ninput_size = 64\n";
+        let c = FeaturesConfig::from_toml(toml, Path::new("r.toml")).expect("valid");
+        assert_eq!(c.model.backbone, Backbone::Resnet50);
+        assert!(!c.model.last_stride_one, "the paper's stride 2 by default");
+        assert_eq!(c.model.total_stride(), 32);
+        let err = FeaturesConfig::from_toml(
+            "[model]\nbackbone = \"resnet50\"\ninput_size = 48\n",
+            Path::new("r.toml"),
+        )
+        .expect_err("48 is not a multiple of 32");
+        assert!(err.to_string().contains("total stride 32"), "{err}");
+        let one = "[model]\nbackbone = \"resnet50\"\ninput_size = 48\nlast_stride_one = true\n";
+        let c = FeaturesConfig::from_toml(one, Path::new("r.toml")).expect("stride 16");
+        assert_eq!(c.model.total_stride(), 16);
+
+        let err = FeaturesConfig::from_toml(
+            "[model]\nbackbone = \"mobilenet_v2\"\nlast_stride_one = true\n",
+            Path::new("m.toml"),
+        )
+        .expect_err("ResNet-50 only");
+        assert!(err.to_string().contains("model.last_stride_one"), "{err}");
+        let err = FeaturesConfig::from_toml(
+            "[model]\nbackbone = \"resnet50\"\nstage2_head = false\n",
+            Path::new("m.toml"),
+        )
+        .expect_err("no head convolution");
+        assert!(err.to_string().contains("model.stage2_head"), "{err}");
+
+        let pretrained = "[model]\nbackbone = \"resnet50\"\npretrained = true\n";
+        let err = FeaturesConfig::from_toml(pretrained, Path::new("p.toml")).expect_err("none");
+        let text = err.to_string();
+        assert!(
+            text.contains("model.pretrained") && text.contains("resnet50 .pth"),
+            "{text}"
+        );
+        let with = format!("{pretrained}weights = \"/w/resnet50.pth\"\n");
+        assert!(FeaturesConfig::from_toml(&with, Path::new("p.toml")).is_ok());
     }
 
     #[test]

@@ -5,19 +5,17 @@ use spanreid_edge::infer::graph::Attr;
 
 use super::ExportError;
 use super::emit::{ConvShape, Emitter};
-use crate::config::Backbone;
+use crate::config::{Backbone, Stage2Options};
 use crate::model::backbone::{MOBILENET_V2_SPLIT, MobileLayer, mobilenet_v2_layers, stage2_end};
+use crate::model::resnet50::{self, EXPANSION, LayerSpec};
 
 /// Which part of the backbone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StagePart {
     /// Stage 1 (`CNN_mask`, the shared trunk).
     One,
-    /// Stage 2 (one per feature branch), with or without MobileNetV2's head convolution.
-    Two {
-        /// Keep the 1×1 convolution to 1,280 channels.
-        head: bool,
-    },
+    /// Stage 2 (one per feature branch), shaped by its options.
+    Two(Stage2Options),
 }
 
 fn shape(stride: i64, pad: i64, groups: i64) -> ConvShape {
@@ -171,6 +169,90 @@ fn resnet_layer(
     Ok(y)
 }
 
+/// torchvision's `Bottleneck` under `p`: three conv+BN (ReLU after the first two), the
+/// projection shortcut when `downsample`, the sum and its ReLU.
+fn bottleneck(
+    e: &mut Emitter<'_>,
+    x: &str,
+    p: &str,
+    stride: i64,
+    downsample: bool,
+) -> Result<String, ExportError> {
+    let mut y = x.to_owned();
+    for (i, (kernel, s)) in [(1, 1), (3, stride), (1, 1)].into_iter().enumerate() {
+        let n = i + 1;
+        y = e.conv(
+            &y,
+            &format!("{p}.conv{n}"),
+            Some(&format!("{p}.bn{n}")),
+            shape(s, (kernel - 1) / 2, 1),
+            &format!("{p}.c{n}"),
+        )?;
+        if n < 3 {
+            y = e.op("Relu", &[&y], &format!("{p}.r{n}"), &[]);
+        }
+    }
+    let skip = if downsample {
+        e.conv(
+            x,
+            &format!("{p}.downsample.0"),
+            Some(&format!("{p}.downsample.1")),
+            shape(stride, 0, 1),
+            &format!("{p}.skip"),
+        )?
+    } else {
+        x.to_owned()
+    };
+    let sum = e.op("Add", &[&y, &skip], &format!("{p}.sum"), &[]);
+    Ok(e.op("Relu", &[&sum], &format!("{p}.out"), &[]))
+}
+
+/// ResNet-50 `layer` under `prefix`, taking `c_in` channels.
+fn bottleneck_layer(
+    e: &mut Emitter<'_>,
+    x: &str,
+    prefix: &str,
+    c_in: i64,
+    layer: LayerSpec,
+) -> Result<String, ExportError> {
+    let p = format!("{prefix}.{}", layer.name);
+    let c_out = layer.width * EXPANSION;
+    let downsample = layer.stride != 1 || c_in != c_out;
+    let mut y = bottleneck(e, x, &format!("{p}.0"), layer.stride, downsample)?;
+    for b in 1..layer.blocks {
+        y = bottleneck(e, &y, &format!("{p}.{b}"), 1, false)?;
+    }
+    Ok(y)
+}
+
+/// ResNet-50 stage 1: stem, max-pool (3×3, stride 2, padding 1), layer1–layer3.
+fn resnet50_stage1(e: &mut Emitter<'_>, x: &str, prefix: &str) -> Result<String, ExportError> {
+    let y = e.conv(
+        x,
+        &format!("{prefix}.conv1"),
+        Some(&format!("{prefix}.bn1")),
+        shape(2, 3, 1),
+        &format!("{prefix}.stem"),
+    )?;
+    let y = e.op("Relu", &[&y], &format!("{prefix}.stem_relu"), &[]);
+    let mut y = e.op(
+        "MaxPool",
+        &[&y],
+        &format!("{prefix}.maxpool"),
+        &[
+            Attr::Ints("kernel_shape", vec![3, 3]),
+            Attr::Ints("strides", vec![2, 2]),
+            Attr::Ints("pads", vec![1, 1, 1, 1]),
+        ],
+    );
+    let mut c_in = 64;
+    for layer in resnet50::STAGE1_LAYERS {
+        y = bottleneck_layer(e, &y, prefix, c_in, layer)?;
+        c_in = layer.width * EXPANSION;
+    }
+    Ok(y)
+}
+
 /// Writes stage `part` of `backbone`, whose variables are under `prefix`, on input `x`;
 /// returns the output's name.
 pub fn stage(
@@ -184,8 +266,8 @@ pub fn stage(
         (Backbone::MobilenetV2, StagePart::One) => {
             mobilenet_v2(e, x, prefix, 0..MOBILENET_V2_SPLIT)
         }
-        (Backbone::MobilenetV2, StagePart::Two { head }) => {
-            mobilenet_v2(e, x, prefix, MOBILENET_V2_SPLIT..stage2_end(head))
+        (Backbone::MobilenetV2, StagePart::Two(options)) => {
+            mobilenet_v2(e, x, prefix, MOBILENET_V2_SPLIT..stage2_end(options.head))
         }
         (Backbone::Resnet34, StagePart::One) => {
             let y = e.conv(
@@ -200,9 +282,17 @@ pub fn stage(
             let y = resnet_layer(e, &y, &format!("{prefix}.layer2"), 2, 4, true)?;
             resnet_layer(e, &y, &format!("{prefix}.layer3"), 2, 6, true)
         }
-        (Backbone::Resnet34, StagePart::Two { .. }) => {
+        (Backbone::Resnet34, StagePart::Two(_)) => {
             resnet_layer(e, x, &format!("{prefix}.layer4"), 2, 3, true)
         }
+        (Backbone::Resnet50, StagePart::One) => resnet50_stage1(e, x, prefix),
+        (Backbone::Resnet50, StagePart::Two(options)) => bottleneck_layer(
+            e,
+            x,
+            prefix,
+            resnet50::STAGE1_CHANNELS,
+            resnet50::stage2_layer(options.last_stride_one),
+        ),
     }
 }
 

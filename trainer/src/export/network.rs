@@ -16,7 +16,7 @@ use spanreid_edge::infer::graph::Attr;
 use super::ExportError;
 use super::backbone::{StagePart, pool_flat, stage};
 use super::emit::{Emitter, Mode, Params};
-use crate::config::Backbone;
+use crate::config::{Backbone, Stage2Options};
 use crate::model::features::{BRANCHES, branch_backbone_prefix, branch_prefix};
 use crate::model::span::GENERATORS;
 
@@ -42,8 +42,15 @@ pub struct NetworkSpec {
     pub dim: u32,
     /// Generative blocks per SPAN generator.
     pub generator_blocks: u32,
-    /// Whether the stage-2 branches end with MobileNetV2's head convolution.
-    pub stage2_head: bool,
+    /// Shape of the stage-2 branches (MobileNetV2's head, ResNet-50's last stride).
+    pub stage2: Stage2Options,
+}
+
+impl NetworkSpec {
+    /// Output stride of the feature network's stage 2.
+    pub fn total_stride(&self) -> u32 {
+        self.feature_backbone.total_stride(self.stage2)
+    }
 }
 
 /// Builds the graph over `params` in `mode`.
@@ -53,11 +60,17 @@ pub fn build<'a>(
     mode: Mode<'a>,
 ) -> Result<Emitter<'a>, ExportError> {
     let stride = spec.feature_backbone.stride();
-    if spec.input_size == 0 || !spec.input_size.is_multiple_of(stride) {
+    let total = spec.total_stride();
+    if spec.input_size == 0 || !spec.input_size.is_multiple_of(total) {
         return Err(ExportError::Spec(format!(
-            "input size {} is not a multiple of the backbone stride {stride}",
+            "input size {} is not a multiple of the backbone stride {total}",
             spec.input_size
         )));
+    }
+    if spec.span_backbone == Backbone::Resnet50 {
+        return Err(ExportError::Spec(
+            "SPAN's stage 1 cannot be ResNet-50 (a feature-network backbone)".into(),
+        ));
     }
     let side = i64::from(spec.input_size);
     let dim = i64::from(spec.dim);
@@ -142,9 +155,7 @@ pub fn build<'a>(
             &input,
             &format!("{fp}.{}", branch_backbone_prefix(branch)),
             spec.feature_backbone,
-            StagePart::Two {
-                head: spec.stage2_head,
-            },
+            StagePart::Two(spec.stage2),
         )?;
         let flat = pool_flat(&mut e, &y, &bp);
         e.linear_bn(&flat, &format!("{bp}.fc"), &format!("{bp}.neck"), branch)?;

@@ -37,7 +37,7 @@ pub fn spec(features: &FeaturesConfig, span: &SpanConfig) -> NetworkSpec {
         input_size: features.model.input_size,
         dim: features.model.dim,
         generator_blocks: generative_blocks(span.model.backbone),
-        stage2_head: features.model.stage2_head,
+        stage2: features.model.stage2_options(),
     }
 }
 

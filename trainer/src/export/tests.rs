@@ -10,7 +10,7 @@ use super::emit::Mode;
 use super::network::build;
 use super::params::load;
 use super::{ExportArgs, ExportError, export};
-use crate::config::Preset;
+use crate::config::{Backbone, Preset};
 use crate::features_config::FeaturesConfig;
 use crate::train::features_loop::train_features;
 use crate::train::reid_fixture::write_reid_dataset;
@@ -18,13 +18,18 @@ use crate::train::span_loop::{tests::tiny as tiny_span, train_span};
 
 /// Dataset, a 2-step SPAN run and a 4-step feature run under `dir`.
 fn trained_run(dir: &Path) -> (PathBuf, PathBuf) {
-    let (data, span, run) = (dir.join("data"), dir.join("span"), dir.join("run"));
-    write_reid_dataset(&data, 6, 6, 4);
-    train_span(&data, &span, &tiny_span(2), false).expect("SPAN trains");
     let mut c = FeaturesConfig::preset(Preset::Tiny);
     c.train.steps = 4;
     c.train.checkpoint_every = 4;
-    train_features(&data, &span, &run, &c, false).expect("features train");
+    trained_run_with(dir, &c)
+}
+
+/// Dataset, a 2-step SPAN run and a feature run of `config` under `dir`.
+fn trained_run_with(dir: &Path, config: &FeaturesConfig) -> (PathBuf, PathBuf) {
+    let (data, span, run) = (dir.join("data"), dir.join("span"), dir.join("run"));
+    write_reid_dataset(&data, 6, 6, 4);
+    train_span(&data, &span, &tiny_span(2), false).expect("SPAN trains");
+    train_features(&data, &span, &run, config, false).expect("features train");
     (data, run)
 }
 
@@ -100,6 +105,54 @@ fn an_exported_run_matches_libtorch_and_loads_in_the_edge() {
 }
 
 #[test]
+fn a_resnet50_run_with_last_stride_one_trains_two_steps_and_exports_matching_libtorch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = FeaturesConfig::preset(Preset::Tiny);
+    c.model.backbone = Backbone::Resnet50;
+    c.model.stage2_head = true;
+    // Layer4 with stride 1: the stride-2 bottlenecks are checked in layer2 and layer3, and
+    // the graph must follow the option.
+    c.model.last_stride_one = true;
+    c.train.steps = 2;
+    c.train.checkpoint_every = 2;
+    let (data, run) = trained_run_with(dir.path(), &c);
+    let csv = std::fs::read_to_string(run.join("loss.csv")).expect("loss.csv");
+    let totals: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).expect("total").parse().expect("number"))
+        .collect();
+    assert_eq!(totals.len(), 2);
+    assert!(
+        totals.iter().all(|t| t.is_finite() && *t > 0.0),
+        "{totals:?}"
+    );
+
+    let loaded = load(&run).expect("the checkpoint loads");
+    assert_eq!(loaded.spec.feature_backbone, Backbone::Resnet50);
+    assert!(loaded.spec.stage2.last_stride_one);
+    assert!(
+        loaded
+            .params
+            .contains_key("feat.branch_side.backbone.layer4.2.bn3.running_var")
+    );
+    let mut a = args(&run, &data, &dir.path().join("models"));
+    a.skip_accuracy = true;
+    let report = export(&a).expect("exports");
+    assert_eq!(report.parity_f32.len(), 5);
+    for d in &report.parity_f32 {
+        assert!(d.max_rel < 1e-4, "f32 {d:?}");
+    }
+    // int8 (the max-pool output quantised like any convolution input): the bounds of the
+    // MobileNetV2 test above.
+    assert_eq!(report.parity_int8.len(), 5);
+    for d in &report.parity_int8 {
+        let bound = if d.output == "masks" { 0.1 } else { 0.25 };
+        assert!(d.max_rel < bound, "int8 {d:?}");
+    }
+}
+
+#[test]
 fn a_run_missing_a_parameter_or_a_directory_gives_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (data, run) = trained_run(dir.path());
@@ -118,6 +171,11 @@ fn a_run_missing_a_parameter_or_a_directory_gives_a_clear_error() {
         err.to_string().contains("multiple of the backbone stride"),
         "{err}"
     );
+
+    let mut spec = loaded.spec;
+    spec.span_backbone = Backbone::Resnet50;
+    let err = build(&loaded.params, spec, Mode::F32).err().expect("fails");
+    assert!(err.to_string().contains("ResNet-50"), "{err}");
 
     let missing = dir.path().join("no-run");
     let err = export(&args(&missing, &data, &dir.path().join("m"))).expect_err("fails");

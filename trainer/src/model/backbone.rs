@@ -5,10 +5,14 @@
 //!   `features[14:]` (1280 channels, stride 32).
 //! - ResNet-34: stage 1 = conv1, bn1, layer1–layer3 without the max-pool, as in the
 //!   authors' SPAN code (256 channels, stride 8); stage 2 = layer4 (512 channels, stride 16).
+//! - ResNet-50 (the paper's feature network, see [`resnet50`]): stage 1 = conv1–conv4 with
+//!   the max-pool (1,024 channels, stride 16); stage 2 = layer4 (2,048 channels, stride 32,
+//!   or 16 with the last stride 1).
 
 use tch::nn::{self, ModuleT};
 
-use crate::config::Backbone;
+use crate::config::{Backbone, Stage2Options};
+use crate::model::resnet50;
 
 /// A built backbone stage.
 pub struct Stage {
@@ -240,17 +244,27 @@ pub fn stage1(p: &nn::Path<'_>, backbone: Backbone) -> Stage {
                 out_channels: 256,
             }
         }
+        Backbone::Resnet50 => Stage {
+            net: resnet50::stage1(p),
+            out_channels: resnet50::STAGE1_CHANNELS,
+        },
     }
 }
 
-/// Stage 2 of `backbone` under `p`, taking stage 1's output; `head` keeps MobileNetV2's
-/// final 1×1 convolution to 1,280 channels (ignored for ResNet-34).
-pub fn stage2(p: &nn::Path<'_>, backbone: Backbone, head: bool) -> Stage {
+/// Stage 2 of `backbone` under `p`, taking stage 1's output, shaped by `options` (each
+/// option is ignored by the backbones it does not name).
+pub fn stage2(p: &nn::Path<'_>, backbone: Backbone, options: Stage2Options) -> Stage {
     match backbone {
-        Backbone::MobilenetV2 => mobilenet_v2_features(p, MOBILENET_V2_SPLIT..stage2_end(head)),
+        Backbone::MobilenetV2 => {
+            mobilenet_v2_features(p, MOBILENET_V2_SPLIT..stage2_end(options.head))
+        }
         Backbone::Resnet34 => Stage {
             net: nn::seq_t().add(resnet_layer(p / "layer4", 256, 512, 2, 3)),
             out_channels: 512,
+        },
+        Backbone::Resnet50 => Stage {
+            net: resnet50::stage2(p, options.last_stride_one),
+            out_channels: resnet50::STAGE2_CHANNELS,
         },
     }
 }
@@ -271,7 +285,7 @@ mod tests {
     fn mobilenet_v2_stages_have_torchvision_shapes() {
         let vs = nn::VarStore::new(Device::Cpu);
         let s1 = stage1(&vs.root(), Backbone::MobilenetV2);
-        let s2 = stage2(&vs.root(), Backbone::MobilenetV2, true);
+        let s2 = stage2(&vs.root(), Backbone::MobilenetV2, Stage2Options::default());
         let x = Tensor::zeros([1, 3, 64, 96], (Kind::Float, Device::Cpu));
         let f1 = x.apply_t(&s1.net, false);
         assert_eq!(f1.size(), [1, 96, 4, 6]);
@@ -288,7 +302,11 @@ mod tests {
     #[test]
     fn mobilenet_v2_stage2_without_head_ends_at_320_channels() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let s2 = stage2(&vs.root(), Backbone::MobilenetV2, false);
+        let no_head = Stage2Options {
+            head: false,
+            ..Default::default()
+        };
+        let s2 = stage2(&vs.root(), Backbone::MobilenetV2, no_head);
         let x = Tensor::zeros([1, 96, 4, 6], (Kind::Float, Device::Cpu));
         assert_eq!(x.apply_t(&s2.net, false).size(), [1, 320, 2, 3]);
         assert_eq!(s2.out_channels, 320);
@@ -302,7 +320,7 @@ mod tests {
         let s1 = stage1(&vs.root(), Backbone::Resnet34);
         let x = Tensor::zeros([1, 3, 64, 64], (Kind::Float, Device::Cpu));
         assert_eq!(x.apply_t(&s1.net, false).size(), [1, 256, 8, 8]);
-        let s2 = stage2(&vs.root(), Backbone::Resnet34, true);
+        let s2 = stage2(&vs.root(), Backbone::Resnet34, Stage2Options::default());
         assert_eq!(s2.out_channels, 512);
         // torchvision's ResNet-34 without its fc layer: 21,284,672 parameters.
         assert_eq!(param_count(&vs), 21_284_672);

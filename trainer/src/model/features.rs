@@ -120,7 +120,7 @@ impl FeatureNet {
             .map(|name| {
                 let bp = p / branch_prefix(name);
                 let stage2 =
-                    backbone::stage2(&(&bp / BACKBONE), config.backbone, config.stage2_head);
+                    backbone::stage2(&(&bp / BACKBONE), config.backbone, config.stage2_options());
                 Branch {
                     head: Head::new(&bp, stage2.out_channels, dim, classes),
                     stage2: stage2.net,
@@ -218,6 +218,36 @@ mod tests {
         assert!(vars.contains_key("branch_side.backbone.features.18.1.running_var"));
         assert!(!vars.contains_key("branch_side.backbone.features.13.conv.1.0.weight"));
         assert_eq!(vars["branch_rear.fc.weight"].size(), [16, 1280]);
+    }
+
+    #[test]
+    fn resnet50_shares_conv1_to_conv4_and_gives_each_branch_its_conv5() {
+        for last_stride_one in [false, true] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let config = FeatureModelConfig {
+                backbone: Backbone::Resnet50,
+                last_stride_one,
+                ..tiny()
+            };
+            let net = FeatureNet::new(&vs.root(), &config, 4);
+            let x = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+            let m = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+            let out = net.forward(&x, &m, true);
+            for i in 0..4 {
+                assert_eq!(out.embeddings[i].size(), [2, 16]);
+                assert_eq!(out.logits[i].size(), [2, 4]);
+            }
+            let vars = vs.variables();
+            assert!(vars.contains_key("stage1.layer3.5.bn3.running_mean"));
+            assert!(!vars.keys().any(|k| k.starts_with("stage1.layer4")));
+            assert!(vars.contains_key("branch_side.backbone.layer4.2.conv3.weight"));
+            assert!(
+                !vars
+                    .keys()
+                    .any(|k| k.starts_with("branch_side.backbone.layer3"))
+            );
+            assert_eq!(vars["branch_rear.fc.weight"].size(), [16, 2048]);
+        }
     }
 
     #[test]

@@ -76,7 +76,7 @@ impl TrainSpanArgs {
         }
         if let Some(v) = self.backbone {
             c.model.backbone = v;
-            if v == Backbone::Resnet34 && c.model.weights.is_none() {
+            if !v.weights_installed() && c.model.weights.is_none() {
                 c.model.pretrained = false;
             }
         }

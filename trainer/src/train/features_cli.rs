@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{ConfigError, Preset};
+use crate::config::{Backbone, ConfigError, Preset};
 use crate::features_config::FeaturesConfig;
 use crate::train::TrainError;
 
@@ -45,8 +45,22 @@ pub struct TrainFeaturesArgs {
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
     /// Initialise the backbone randomly.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "weights")]
     pub no_pretrained: bool,
+    /// Two-stage backbone. A backbone without installed ImageNet weights (the ResNets)
+    /// trains from scratch unless --weights is given; MobileNetV2's `stage2_head = false`
+    /// does not carry over to the others.
+    #[arg(long, value_enum)]
+    pub backbone: Option<Backbone>,
+    /// A torchvision `.pth` state_dict of the backbone's network (implies pretrained).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Square input side in pixels.
+    #[arg(long)]
+    pub input_size: Option<u32>,
+    /// ResNet-50: layer4 with stride 1 (the re-identification "last stride 1").
+    #[arg(long)]
+    pub last_stride_one: bool,
 }
 
 impl TrainFeaturesArgs {
@@ -76,11 +90,38 @@ impl TrainFeaturesArgs {
         if let Some(v) = self.checkpoint_every {
             c.train.checkpoint_every = v;
         }
-        if self.no_pretrained {
-            c.model.pretrained = false;
-        }
+        self.apply_model(&mut c);
         c.validate()?;
         Ok(c)
+    }
+
+    fn apply_model(&self, c: &mut FeaturesConfig) {
+        let m = &mut c.model;
+        if let Some(v) = self.backbone {
+            m.backbone = v;
+            if v != Backbone::MobilenetV2 {
+                m.stage2_head = true;
+            }
+            if v != Backbone::Resnet50 {
+                m.last_stride_one = false;
+            }
+            if !v.weights_installed() && m.weights.is_none() && self.weights.is_none() {
+                m.pretrained = false;
+            }
+        }
+        if let Some(v) = &self.weights {
+            m.weights = Some(v.clone());
+            m.pretrained = true;
+        }
+        if self.no_pretrained {
+            m.pretrained = false;
+        }
+        if let Some(v) = self.input_size {
+            m.input_size = v;
+        }
+        if self.last_stride_one {
+            m.last_stride_one = true;
+        }
     }
 }
 
@@ -320,4 +361,57 @@ fn evaluate(args: &EvalFeaturesArgs) -> Result<(), TrainError> {
     reid_data::scan_split(&args.data, reid_data::QUERY_DIR)?;
     reid_data::scan_split(&args.data, reid_data::GALLERY_DIR)?;
     Err(TrainError::NoTorch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: TrainFeaturesArgs,
+    }
+
+    fn parse(extra: &[&str]) -> TrainFeaturesArgs {
+        let mut argv = vec!["t", "--data", "d", "--span", "s", "--out", "o"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).args
+    }
+
+    #[test]
+    fn backbone_flags_select_resnet50_on_any_preset() {
+        let c = parse(&["--backbone", "resnet50"]).config().expect("valid");
+        assert_eq!(c.model.backbone, Backbone::Resnet50);
+        assert!(!c.model.pretrained, "no installed ResNet-50 weights");
+        assert!(c.model.stage2_head, "the head option is MobileNetV2's");
+        assert_eq!(c.model.input_size, 128);
+
+        let c = parse(&["--backbone", "resnet50", "--weights", "/w/r50.pth"])
+            .config()
+            .expect("valid");
+        assert!(c.model.pretrained);
+        assert_eq!(c.model.weights.as_deref(), Some(Path::new("/w/r50.pth")));
+
+        let c = parse(&[
+            "--backbone",
+            "resnet50",
+            "--last-stride-one",
+            "--input-size",
+            "80",
+        ])
+        .config()
+        .expect("stride 16");
+        assert!(c.model.last_stride_one);
+
+        let err = parse(&["--backbone", "resnet50", "--input-size", "80"])
+            .config()
+            .expect_err("80 is not a multiple of 32");
+        assert!(err.to_string().contains("model.input_size"), "{err}");
+        let err = parse(&["--last-stride-one"])
+            .config()
+            .expect_err("MobileNetV2");
+        assert!(err.to_string().contains("model.last_stride_one"), "{err}");
+    }
 }

@@ -21,7 +21,7 @@ use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 use crate::aggregation::Aggregation;
-use crate::config::{Backbone, SpanConfig};
+use crate::config::SpanConfig;
 use crate::features_config::FeaturesConfig;
 use crate::loss_reid::{area_ratios, batch_hard_triplet, cpdm_matrix, id_loss, pairwise_euclidean};
 use crate::model::features::{BRANCHES, FeatureNet, STAGE1_PREFIX, branch_backbone_prefix};
@@ -115,10 +115,11 @@ fn init_backbones(model: &mut FeatureModel, config: &FeaturesConfig) -> Result<(
     }
     let path = match &config.model.weights {
         Some(p) => p.clone(),
-        None if config.model.backbone == Backbone::Resnet34 => {
-            return Err(TrainError::NoWeights(
-                "no ResNet-34 weights are installed; pass --weights".into(),
-            ));
+        None if !config.model.backbone.weights_installed() => {
+            return Err(TrainError::NoWeights(format!(
+                "no {} weights are installed; pass --weights",
+                config.model.backbone.torchvision_name()
+            )));
         }
         None => {
             let cache = torch_env::cache_dir().ok_or_else(|| {

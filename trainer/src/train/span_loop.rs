@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use tch::nn;
 use tch::{Device, Tensor};
 
-use crate::config::{Backbone, SpanConfig};
+use crate::config::SpanConfig;
 use crate::loss::{Lambdas, SpanLosses, span_losses};
 use crate::model::load_backbone_weights;
 use crate::model::span::{BACKBONE_PREFIX, SpanNet};
@@ -75,10 +75,11 @@ fn init_backbone(model: &mut SpanModel, config: &SpanConfig) -> Result<(), Train
     }
     let path = match &config.model.weights {
         Some(p) => p.clone(),
-        None if config.model.backbone == Backbone::Resnet34 => {
-            return Err(TrainError::NoWeights(
-                "no ResNet-34 weights are installed; pass --weights".into(),
-            ));
+        None if !config.model.backbone.weights_installed() => {
+            return Err(TrainError::NoWeights(format!(
+                "no {} weights are installed; pass --weights",
+                config.model.backbone.torchvision_name()
+            )));
         }
         None => {
             let cache = torch_env::cache_dir().ok_or_else(|| {

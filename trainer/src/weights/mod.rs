@@ -157,7 +157,7 @@ mod tests {
     fn mobilenet_v2_classifier(vs: &nn::VarStore) -> impl ModuleT + use<> {
         let root = vs.root();
         let s1 = backbone::stage1(&root, Backbone::MobilenetV2);
-        let s2 = backbone::stage2(&root, Backbone::MobilenetV2, true);
+        let s2 = backbone::stage2(&root, Backbone::MobilenetV2, Default::default());
         let fc = nn::linear(&root / "classifier" / 1, 1280, 1000, Default::default());
         nn::func_t(move |x, train| {
             x.apply_t(&s1.net, train)
