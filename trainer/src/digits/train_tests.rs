@@ -56,7 +56,7 @@ fn a_few_steps_reduce_the_loss_and_eval_writes_the_report() {
     }
     let png = image::open(run.join("eval/digits.png")).expect("picture");
     assert_eq!(
-        png.dimensions(),
+        (png.width(), png.height()),
         (64 * 5, 64 * 3),
         "canvas, 3 masks, truth; 3 rows"
     );
