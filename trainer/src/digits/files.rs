@@ -128,12 +128,15 @@ pub fn read_canvas(record: &Record, size: u32) -> Result<(Vec<u8>, Vec<u8>), Dig
     Ok((pixels, truth))
 }
 
+/// A record with its canvas pixels and ground-truth labels.
+pub type LoadedCanvas = (Record, Vec<u8>, Vec<u8>);
+
 /// Reads every record of `split` in parallel.
 pub fn read_split(
     records: &[Record],
     split: Split,
     size: u32,
-) -> Result<Vec<(Record, Vec<u8>, Vec<u8>)>, DigitsError> {
+) -> Result<Vec<LoadedCanvas>, DigitsError> {
     records
         .par_iter()
         .filter(|r| r.split == split)
