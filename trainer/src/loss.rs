@@ -5,6 +5,9 @@
 //! each image's viewpoint); margins `m` for the pairs (front, rear), (front, side),
 //! (rear, side).
 //!
+//! [`class_losses`] generalises the three terms to one mask per class with image-level
+//! labels (the multi-digit experiment of Fig. 4b).
+//!
 //! Every term is computed per image as the equation states and averaged over the batch:
 //! - eq. 1 `L_recon = ‖V − Σ l_i M_i‖₂`, read as the paper says, the mean squared error
 //!   over pixels;
@@ -70,10 +73,23 @@ pub fn area_loss(masks: &Tensor, fg: &Tensor, max_area: &Tensor) -> Tensor {
 /// eq. 3: hinge on the mean overlap of each pair of masks, summed over pairs, averaged
 /// over the batch.
 pub fn diversity_loss(masks: &Tensor, margins: Margins) -> Tensor {
-    let terms: Vec<Tensor> = PAIRS
+    let pairs: Vec<(i64, i64, f64)> = PAIRS
         .iter()
         .zip(margins)
-        .map(|(&(i, j), m)| {
+        .map(|(&(i, j), m)| (i, j, m))
+        .collect();
+    diversity_loss_pairs(masks, &pairs)
+}
+
+/// eq. 3 over any list of mask pairs `(i, j, m_ij)`: the hinge on each pair's mean overlap,
+/// summed over pairs, averaged over the batch. Zero for an empty list.
+pub fn diversity_loss_pairs(masks: &Tensor, pairs: &[(i64, i64, f64)]) -> Tensor {
+    if pairs.is_empty() {
+        return Tensor::zeros([], (Kind::Float, masks.device()));
+    }
+    let terms: Vec<Tensor> = pairs
+        .iter()
+        .map(|&(i, j, m)| {
             let overlap = (masks.select(1, i) * masks.select(1, j)).mean_dim(
                 [1i64, 2].as_slice(),
                 false,
@@ -85,6 +101,13 @@ pub fn diversity_loss(masks: &Tensor, margins: Margins) -> Tensor {
     Tensor::stack(&terms, 1)
         .sum_dim_intlist(1, false, Kind::Float)
         .mean(Kind::Float)
+}
+
+/// Every unordered pair of `n` masks, each with margin `margin`.
+pub fn all_pairs(n: i64, margin: f64) -> Vec<(i64, i64, f64)> {
+    (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j, margin)))
+        .collect()
 }
 
 /// All three terms and `L_step1`.
@@ -99,6 +122,31 @@ pub fn span_losses(
     let recon = recon_loss(masks, labels, fg);
     let area = area_loss(masks, fg, max_area);
     let div = diversity_loss(masks, margins);
+    let total = &recon * lambdas.recon + &area * lambdas.area + &div * lambdas.div;
+    SpanLosses {
+        recon,
+        area,
+        div,
+        total,
+    }
+}
+
+/// SPAN with one mask per class and image-level labels (the multi-digit experiment of
+/// Fig. 4b): `masks` N×C×H×W, `present` N×C in {0, 1}, `fg` N×1×H×W.
+///
+/// eq. 1 gates the masks by `present`; eq. 2 caps each mask's area ratio at 1 for a
+/// present class and 0 for an absent one (i.e. `a_l = present`); eq. 3 runs over all
+/// C·(C−1)/2 pairs with one margin.
+pub fn class_losses(
+    masks: &Tensor,
+    present: &Tensor,
+    fg: &Tensor,
+    margin: f64,
+    lambdas: Lambdas,
+) -> SpanLosses {
+    let recon = recon_loss(masks, present, fg);
+    let area = area_loss(masks, fg, present);
+    let div = diversity_loss_pairs(masks, &all_pairs(masks.size()[1], margin));
     let total = &recon * lambdas.recon + &area * lambdas.area + &div * lambdas.div;
     SpanLosses {
         recon,
@@ -182,6 +230,76 @@ mod tests {
         let caps = Tensor::zeros([1, 3], (Kind::Float, tch::Device::Cpu));
         // Each mask has area 1; ‖V‖₁ is clamped to 1 → three ratios of 1.
         close(&area_loss(&masks, &fg, &caps), 3.0);
+    }
+
+    #[test]
+    fn all_pairs_lists_each_unordered_pair_once() {
+        assert_eq!(all_pairs(3, 0.1), [(0, 1, 0.1), (0, 2, 0.1), (1, 2, 0.1)]);
+        assert!(all_pairs(1, 0.0).is_empty());
+        assert_eq!(all_pairs(4, 0.0).len(), 6);
+    }
+
+    /// One 2×2 canvas, 4 classes: class 0 present (top-left digit pixel), class 2 present
+    /// (bottom-right), classes 1 and 3 absent. V = [1 0; 0 1].
+    /// M0 = [1 .5; 0 0], M1 = [0 0; .5 0], M2 = [0 .5; 0 .5], M3 = 0.
+    fn four_class_fixture() -> (Tensor, Tensor, Tensor) {
+        #[rustfmt::skip]
+        let masks = Tensor::from_slice(&[
+            1.0f32, 0.5, 0.0, 0.0,
+            0.0, 0.0, 0.5, 0.0,
+            0.0, 0.5, 0.0, 0.5,
+            0.0, 0.0, 0.0, 0.0,
+        ])
+        .view([1, 4, 2, 2]);
+        let present = Tensor::from_slice(&[1.0f32, 0.0, 1.0, 0.0]).view([1, 4]);
+        let fg = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0]).view([1, 1, 2, 2]);
+        (masks, present, fg)
+    }
+
+    #[test]
+    fn class_losses_by_hand() {
+        let (masks, present, fg) = four_class_fixture();
+        let l = class_losses(
+            &masks,
+            &present,
+            &fg,
+            0.0,
+            Lambdas {
+                recon: 1.0,
+                area: 0.5,
+                div: 2.0,
+            },
+        );
+        // Gated sum M0 + M2 = [1 1; 0 .5]; V − it = [0 −1; 0 .5] → (1 + .25)/4.
+        close(&l.recon, 0.3125);
+        // ‖V‖₁ = 2. M0 1.5/2 − 1 < 0; M1 (absent) .5/2 − 0 = .25; M2 1/2 − 1 < 0; M3 0.
+        close(&l.area, 0.25);
+        // Overlaps (pixel means): M0·M2 = .25/4; every other pair is 0.
+        close(&l.div, 0.0625);
+        close(&l.total, 0.3125 + 0.5 * 0.25 + 2.0 * 0.0625);
+        // A margin above the overlap removes it.
+        let m = class_losses(
+            &masks,
+            &present,
+            &fg,
+            0.1,
+            Lambdas {
+                recon: 1.0,
+                area: 1.0,
+                div: 1.0,
+            },
+        );
+        close(&m.div, 0.0);
+    }
+
+    #[test]
+    fn vehicle_diversity_equals_the_pair_list_form() {
+        let (masks, _, _, _) = fixture();
+        let pairs = [(0, 1, 0.0), (0, 2, 0.04), (1, 2, 0.04)];
+        let a = diversity_loss(&masks, [0.0, 0.04, 0.04]);
+        let b = diversity_loss_pairs(&masks, &pairs);
+        assert!(a.equal(&b));
+        close(&diversity_loss_pairs(&masks, &[]), 0.0);
     }
 
     #[test]

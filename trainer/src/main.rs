@@ -8,6 +8,7 @@ mod synth;
 
 mod aggregation;
 mod config;
+mod digits;
 mod export;
 mod features_config;
 #[cfg(feature = "torch")]
@@ -48,6 +49,14 @@ enum Command {
     /// Score exported ONNX models as the edge runs them (tract), with f32 and with the
     /// signature's int8 features: mAP, rank-1 and bytes per signature (no libtorch needed).
     EvalOnnx(train::EvalOnnxArgs),
+    /// Render the multi-digit dataset of the paper's Fig. 4b from real MNIST digits
+    /// (install them with trainer/install-mnist.sh).
+    SynthDigits(digits::SynthDigitsArgs),
+    /// Train SPAN with one mask generator per digit class from image-level labels (`torch`).
+    TrainDigits(digits::TrainDigitsArgs),
+    /// Score the digit masks (per-class IoU at several thresholds, absent-class area, and
+    /// the whole-foreground baseline) and draw them like Fig. 4b.
+    EvalDigits(digits::EvalDigitsArgs),
     /// Write the trained SPAN + feature network as ONNX (f32 and int8) with a manifest.
     Export(export::ExportArgs),
 }
@@ -78,6 +87,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::AblateFeatures(args) => train::run_ablate_features(&args)?,
         Command::Eval(args) => train::run_eval_features(&args)?,
         Command::Export(args) => export::run_export(&args)?,
+        Command::SynthDigits(args) => digits::run_synth_digits(&args)?,
+        Command::TrainDigits(args) => digits::run_train_digits(&args)?,
+        Command::EvalDigits(args) => {
+            let table = digits::run_eval_digits(&args)?;
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{table}");
+            }
+        }
         Command::EvalOnnx(args) => {
             let table = train::run_eval_onnx(&args)?;
             #[allow(clippy::print_stdout)]

@@ -69,11 +69,22 @@ impl SpanNet {
     /// Builds the network's variables under `p` (backbone under `p / "backbone"`,
     /// generators under `p / "gen_front"` etc.).
     pub fn new(p: &nn::Path<'_>, config: &ModelConfig) -> Self {
+        Self::with_generators(p, config, &GENERATORS[..])
+    }
+
+    /// SPAN with one generator per name, in mask order (e.g. one per digit class); the
+    /// generator of `name` lives under `p / "gen_<name>"`.
+    pub fn with_generators<S: AsRef<str>>(
+        p: &nn::Path<'_>,
+        config: &ModelConfig,
+        names: &[S],
+    ) -> Self {
         let stage1 = backbone::stage1(&(p / BACKBONE_PREFIX), config.backbone);
         let blocks = generative_blocks(config.backbone);
         let width = i64::from(config.generator_width);
-        let generators = GENERATORS
+        let generators = names
             .iter()
+            .map(AsRef::as_ref)
             .map(|name| {
                 generator(
                     p / format!("gen_{name}"),
@@ -96,7 +107,8 @@ impl SpanNet {
         }
     }
 
-    /// Masks `M_1..M_3` (front, rear, side) in (0, 1): N×3×H×W for an N×3×H×W input.
+    /// Masks `M_1..M_G` in (0, 1), one per generator (front, rear, side for the vehicle
+    /// network): N×G×H×W for an N×3×H×W input.
     pub fn masks(&self, images: &Tensor, train: bool) -> Tensor {
         let x = (images.to_kind(Kind::Float) - &self.mean) / &self.std;
         let features = x.apply_t(&self.backbone, train);
@@ -132,6 +144,20 @@ mod tests {
             let (lo, hi) = (m.min().double_value(&[]), m.max().double_value(&[]));
             assert!(lo > 0.0 && hi < 1.0, "{backbone:?}: {lo} {hi}");
         }
+    }
+
+    #[test]
+    fn one_mask_per_named_generator() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = ModelConfig {
+            input_size: 32,
+            generator_width: 8,
+            ..Preset::Tiny.config().model
+        };
+        let net = SpanNet::with_generators(&vs.root(), &config, &["0", "1", "2", "7"]);
+        let x = Tensor::rand([1, 3, 32, 32], (Kind::Float, Device::Cpu));
+        assert_eq!(net.masks(&x, false).size(), [1, 4, 32, 32]);
+        assert!(vs.variables().contains_key("gen_7.0.deconv.weight"));
     }
 
     #[test]

@@ -126,14 +126,24 @@ impl RunDir {
 
     /// Creates the directory and writes `config.toml` and the CSV header (a fresh run).
     pub fn start(&self, config: &SpanConfig) -> Result<(), TrainError> {
+        self.start_toml(&config.to_toml())
+    }
+
+    /// [`RunDir::start`] for any configuration, given as its TOML text.
+    pub fn start_toml(&self, config_toml: &str) -> Result<(), TrainError> {
         std::fs::create_dir_all(self.root.join("checkpoints")).map_err(io_err(&self.root))?;
-        self.save_config(config)?;
+        self.save_config_toml(config_toml)?;
         write_atomic(&self.csv_path(), format!("{CSV_HEADER}\n").as_bytes())
     }
 
     /// Rewrites `config.toml` (a resumed run may change e.g. the step count).
     pub fn save_config(&self, config: &SpanConfig) -> Result<(), TrainError> {
-        write_atomic(&self.config_path(), config.to_toml().as_bytes())
+        self.save_config_toml(&config.to_toml())
+    }
+
+    /// [`RunDir::save_config`] for any configuration, given as its TOML text.
+    pub fn save_config_toml(&self, config_toml: &str) -> Result<(), TrainError> {
+        write_atomic(&self.config_path(), config_toml.as_bytes())
     }
 
     /// Appends rows to `loss.csv`.

@@ -70,15 +70,24 @@ impl SpanModel {
 
 /// Loads ImageNet weights into the backbone when the config asks for them.
 fn init_backbone(model: &mut SpanModel, config: &SpanConfig) -> Result<(), TrainError> {
-    if !config.model.pretrained {
+    init_backbone_weights(&mut model.vs, &config.model)
+}
+
+/// Loads ImageNet weights into the backbone variables of a SPAN var store when `model`
+/// asks for them.
+pub(crate) fn init_backbone_weights(
+    vs: &mut nn::VarStore,
+    model: &crate::config::ModelConfig,
+) -> Result<(), TrainError> {
+    if !model.pretrained {
         return Ok(());
     }
-    let path = match &config.model.weights {
+    let path = match &model.weights {
         Some(p) => p.clone(),
-        None if !config.model.backbone.weights_installed() => {
+        None if !model.backbone.weights_installed() => {
             return Err(TrainError::NoWeights(format!(
                 "no {} weights are installed; pass --weights",
-                config.model.backbone.torchvision_name()
+                model.backbone.torchvision_name()
             )));
         }
         None => {
@@ -88,7 +97,7 @@ fn init_backbone(model: &mut SpanModel, config: &SpanConfig) -> Result<(), Train
             torch_env::installed_mobilenet_weights(&cache).map_err(TrainError::NoWeights)?
         }
     };
-    let report = load_backbone_weights(&mut model.vs, BACKBONE_PREFIX, &path)?;
+    let report = load_backbone_weights(vs, BACKBONE_PREFIX, &path)?;
     tracing::info!(
         tensors = report.tensors,
         elements = report.elements,
