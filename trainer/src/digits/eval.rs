@@ -71,12 +71,11 @@ pub fn eval_digits(
             .to_device(Device::Cpu)
             .to_kind(Kind::Float)
             .flatten(0, -1);
-        let masks = Vec::<f32>::try_from(&masks).map_err(|source| {
-            crate::train::TrainError::Torch {
+        let masks =
+            Vec::<f32>::try_from(&masks).map_err(|source| crate::train::TrainError::Torch {
                 what: "reading masks".into(),
                 source,
-            }
-        })?;
+            })?;
         for (n, (record, pixels, truth)) in chunk.iter().enumerate() {
             let m = &masks[n * classes * hw..(n + 1) * classes * hw];
             let fg: Vec<bool> = pixels.iter().map(|&p| p >= fg_level).collect();
