@@ -2,6 +2,14 @@
 //! Table 2 (Sec. 4.3). The method is [`Aggregation::Cpdm`]; the others are its ablations,
 //! each trained with the distance it is evaluated with.
 
+#![cfg_attr(
+    not(feature = "torch"),
+    allow(
+        dead_code,
+        reason = "used by the libtorch training path; tested without it"
+    )
+)]
+
 use serde::{Deserialize, Serialize};
 use spanreid::cpdm::Metric;
 
