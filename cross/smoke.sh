@@ -5,8 +5,10 @@
 #   2. `inspect` decodes the committed golden signature to the same line;
 #   3. `run` on a replayed synthetic stream (moving vehicles, a generated fixture model)
 #      publishes to a mosquitto on a free loopback port, and the signatures a `mosquitto_sub`
-#      receives decode to the same lines as those the x86 binary publishes (sequence numbers
-#      and capture times, which follow the wall clock, left out);
+#      receives decode to the same signatures as those the x86 binary publishes (sequence
+#      numbers and capture times, which follow the wall clock, left out): same heads, area
+#      ratios within 1e-4 and features at cosine >= 0.999 (f32 kernels with and without
+#      fused multiply-add differ in the last bits, which moves a ratio's 8th digit);
 #   4. the same with the shipped int8 model (models/manifest.toml): as many signatures as
 #      x86, the same tracks, area ratios within 0.02, and features at cosine similarity to
 #      x86's >= 0.98 for the global part and >= 0.95 for the view parts (tract's x86 and
@@ -107,9 +109,9 @@ replay_and_collect() {
 }
 
 # Compares two `inspect --features` listings: same signatures in the same order, area
-# ratios within 0.02, features at cosine >= 0.98 (global) and >= 0.95 (view parts).
+# ratios within $3, features at cosine >= $4 (global) and >= $5 (view parts).
 compare_close() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$1" "$2" "$3" "$4" "$5" <<'PY'
 import math, re, sys
 def parse(path):
     sigs = []
@@ -126,13 +128,14 @@ def fail(message):
     print(message)
     sys.exit(1)
 a, b = parse(sys.argv[1]), parse(sys.argv[2])
+ratio_tol, global_limit, part_limit = (float(v) for v in sys.argv[3:6])
 if len(a) != len(b):
     fail(f"{len(a)} signatures vs {len(b)}")
 worst = {}
 for i, (x, y) in enumerate(zip(a, b)):
     if x["head"] != y["head"]:
         fail(f"signature {i}: {x['head']!r} vs {y['head']!r}")
-    if max(abs(p - q) for p, q in zip(x["ratios"], y["ratios"])) > 0.02:
+    if max(abs(p - q) for p, q in zip(x["ratios"], y["ratios"])) > ratio_tol:
         fail(f"signature {i}: area ratios {x['ratios']} vs {y['ratios']}")
     for part, u in x["parts"].items():
         v = y["parts"][part]
@@ -142,7 +145,7 @@ for i, (x, y) in enumerate(zip(a, b)):
         # Requantisation rounds differently in tract's x86 and ARM int8 kernels; small
         # part features (little of the view in sight) move most. A wrong build gives
         # unrelated vectors (cosine near 0), far below either limit.
-        limit = 0.98 if part == "global" else 0.95
+        limit = global_limit if part == "global" else part_limit
         if cos < limit:
             fail(f"signature {i} part {part}: cosine {cos:.4f} < {limit}")
 lowest = ", ".join(f"{p} {c:.4f}" for p, c in worst.items())
@@ -173,8 +176,10 @@ smoke_one() {
   [ -n "$s_arm" ] || fail "$jetpack published no signature (log: $WORK/$jetpack.log)"
   echo "$jetpack published $(grep -c '^site=' <<<"$s_arm") signatures with the fixture model:"
   grep '^site=' <<<"$s_arm"
-  [ "$(grep '^site=' <<<"$s_arm")" = "$(grep '^site=' <<<"$S_HOST")" ] ||
-    fail "$jetpack signatures differ from x86's: $S_HOST"
+  printf '%s\n' "$s_arm" >"$WORK/$jetpack-fixture.txt"
+  local same
+  same=$(compare_close "$WORK/x86-fixture.txt" "$WORK/$jetpack-fixture.txt" 1e-4 0.999 0.999) ||
+    fail "$jetpack signatures differ from x86's: $same; x86: $S_HOST"
 
   local start=$SECONDS
   replay_and_collect "$jetpack-int8" "$ROOT/models/manifest.toml" "$INT8_MODEL" "${qemu[@]}" \
@@ -182,7 +187,7 @@ smoke_one() {
   grep -q '^site=' "$WORK/$jetpack-int8.txt" ||
     fail "$jetpack published no signature with $INT8_MODEL (log: $WORK/$jetpack-int8.log)"
   local verdict
-  verdict=$(compare_close "$WORK/x86-int8.txt" "$WORK/$jetpack-int8.txt") ||
+  verdict=$(compare_close "$WORK/x86-int8.txt" "$WORK/$jetpack-int8.txt" 0.02 0.98 0.95) ||
     fail "$jetpack with $INT8_MODEL differs from x86: $verdict"
   echo "$jetpack with $INT8_MODEL: $verdict, like x86 ($((SECONDS - start)) s under qemu)"
 }
@@ -243,6 +248,7 @@ EOF
 
   S_HOST=$(replay_and_collect x86 "$WORK/model/manifest.toml" fixture "$HOST_BIN")
   [ -n "$S_HOST" ] || fail "the x86 agent published no signature (log: $WORK/x86.log)"
+  printf '%s\n' "$S_HOST" >"$WORK/x86-fixture.txt"
   echo "x86 published $(grep -c '^site=' <<<"$S_HOST") signatures with the fixture model"
   replay_and_collect x86-int8 "$ROOT/models/manifest.toml" "$INT8_MODEL" "$HOST_BIN" \
     >"$WORK/x86-int8.txt"
