@@ -3,8 +3,7 @@
 //! loss curve and checkpoints with resume (weights, step and Adam's moments; the batches
 //! depend only on the seed and the step, so a resumed run takes the same steps).
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -19,23 +18,11 @@ use crate::loss::{Lambdas, SpanLosses, class_losses};
 use crate::model::span::SpanNet;
 use crate::train::TrainError;
 use crate::train::adam::Adam;
-use crate::train::run_dir::{LossRow, RunDir, RunState};
-use crate::train::span_loop::{init_backbone_weights, progress_bar};
+use crate::train::run_dir::RunDir;
+use crate::train::span_log::SpanLog;
+use crate::train::span_loop::init_backbone_weights;
 
-/// Outcome of a run.
-#[derive(Clone, Debug)]
-pub struct Summary {
-    /// Steps done in this invocation.
-    pub steps: u64,
-    /// Steps per second in this invocation.
-    pub steps_per_second: f64,
-    /// Total loss of the first step of this invocation.
-    pub first_total: f64,
-    /// Total loss of the last step.
-    pub last_total: f64,
-    /// The last checkpoint written.
-    pub checkpoint: PathBuf,
-}
+pub use crate::train::span_log::Summary;
 
 /// A multi-digit SPAN with its variables.
 pub struct DigitsModel {
@@ -226,57 +213,18 @@ pub fn train_digits(
     if start > 0 {
         run.resume_optimizer(&mut opt, start)?;
     }
-    let bar = progress_bar(start, config.train.steps);
-    let began = Instant::now();
-    let (mut rows, mut first_total, mut last_total) = (Vec::new(), f64::NAN, f64::NAN);
-    let mut checkpoint = run.latest();
+    let mut log = SpanLog::new(
+        &run,
+        start,
+        config.train.steps,
+        config.train.checkpoint_every,
+    );
     let batch_size = config.train.batch_size as usize;
     for step in start..config.train.steps {
         let p = picks(config.train.seed, step, batch_size, canvases.pixels.len());
         let (images, fg, labels) = batch(&canvases, &p, config.loss.foreground_threshold, device);
         let l = train_step(&model, &mut opt, &images, &fg, &labels, &config);
-        let row = LossRow {
-            step: step + 1,
-            recon: l.recon.double_value(&[]),
-            area: l.area.double_value(&[]),
-            div: l.div.double_value(&[]),
-            total: l.total.double_value(&[]),
-            seconds: began.elapsed().as_secs_f64(),
-        };
-        if !row.total.is_finite() {
-            run.append_rows(&rows)?;
-            return Err(TrainError::Diverged {
-                step: row.step,
-                checkpoint: run.latest(),
-            }
-            .into());
-        }
-        if first_total.is_nan() {
-            first_total = row.total;
-        }
-        last_total = row.total;
-        bar.set_message(format!(
-            "recon {:.4} area {:.4} div {:.4} total {:.4}",
-            row.recon, row.area, row.div, row.total
-        ));
-        bar.inc(1);
-        rows.push(row);
-        let done = step + 1;
-        if done % config.train.checkpoint_every == 0 || done == config.train.steps {
-            run.append_rows(&rows)?;
-            rows.clear();
-            run.plot_losses()?;
-            checkpoint = run.checkpoint(&model.vs, &opt, RunState { step: done })?;
-        }
+        log.record(step, &l, &model.vs, &opt)?;
     }
-    bar.finish();
-    let steps = config.train.steps.saturating_sub(start);
-    let secs = began.elapsed().as_secs_f64();
-    Ok(Summary {
-        steps,
-        steps_per_second: if secs > 0.0 { steps as f64 / secs } else { 0.0 },
-        first_total,
-        last_total,
-        checkpoint,
-    })
+    Ok(log.finish())
 }

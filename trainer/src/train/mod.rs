@@ -55,6 +55,8 @@ pub mod reid_fixture;
 #[cfg(feature = "torch")]
 pub mod run_dir;
 #[cfg(feature = "torch")]
+pub mod span_log;
+#[cfg(feature = "torch")]
 pub mod span_loop;
 #[cfg(feature = "torch")]
 pub mod table2;

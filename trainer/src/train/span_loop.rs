@@ -6,8 +6,7 @@
 //! moments (`optimizer.safetensors`, see [`crate::train::adam`]), so a resumed run takes the
 //! same steps as an uninterrupted one.
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -24,23 +23,11 @@ use crate::train::adam::Adam;
 use crate::train::batch::{self, Batch};
 use crate::train::data::{self, Sample};
 use crate::train::example::{self, Example};
-use crate::train::run_dir::{LossRow, RunDir, RunState};
+use crate::train::run_dir::RunDir;
 use crate::train::sampler::{BalancedSampler, Pick};
+use crate::train::span_log::SpanLog;
 
-/// Outcome of a run.
-#[derive(Clone, Debug)]
-pub struct Summary {
-    /// Steps done in this invocation.
-    pub steps: u64,
-    /// Steps per second in this invocation (data loading included).
-    pub steps_per_second: f64,
-    /// Total loss of the first step of this invocation.
-    pub first_total: f64,
-    /// Total loss of the last step.
-    pub last_total: f64,
-    /// The last checkpoint written.
-    pub checkpoint: PathBuf,
-}
+pub use crate::train::span_log::Summary;
 
 /// A SPAN network with its variables.
 pub struct SpanModel {
@@ -216,61 +203,21 @@ pub fn train_span(
         run.resume_optimizer(&mut opt, start)?;
     }
 
-    let bar = progress_bar(start, config.train.steps);
-    let began = Instant::now();
-    let mut rows = Vec::new();
-    let mut first_total = f64::NAN;
-    let mut last_total = f64::NAN;
-    let mut checkpoint = run.latest();
+    let mut log = SpanLog::new(
+        &run,
+        start,
+        config.train.steps,
+        config.train.checkpoint_every,
+    );
     let batch_size = config.train.batch_size as usize;
     for step in start..config.train.steps {
         let picks = sampler.batch(step, batch_size);
         let examples = load_examples(&samples, &picks, config.model.input_size)?;
         let batch = batch::stack(&examples, &config.loss.max_area, device);
         let l = train_step(&model, &mut opt, &batch, config);
-        let row = LossRow {
-            step: step + 1,
-            recon: l.recon.double_value(&[]),
-            area: l.area.double_value(&[]),
-            div: l.div.double_value(&[]),
-            total: l.total.double_value(&[]),
-            seconds: began.elapsed().as_secs_f64(),
-        };
-        if !row.total.is_finite() {
-            run.append_rows(&rows)?;
-            return Err(TrainError::Diverged {
-                step: row.step,
-                checkpoint: run.latest(),
-            });
-        }
-        if first_total.is_nan() {
-            first_total = row.total;
-        }
-        last_total = row.total;
-        bar.set_message(format!(
-            "recon {:.4} area {:.4} div {:.4} total {:.4}",
-            row.recon, row.area, row.div, row.total
-        ));
-        bar.inc(1);
-        rows.push(row);
-        let done = step + 1;
-        if done % config.train.checkpoint_every == 0 || done == config.train.steps {
-            run.append_rows(&rows)?;
-            rows.clear();
-            run.plot_losses()?;
-            checkpoint = run.checkpoint(&model.vs, &opt, RunState { step: done })?;
-        }
+        log.record(step, &l, &model.vs, &opt)?;
     }
-    bar.finish();
-    let steps = config.train.steps.saturating_sub(start);
-    let secs = began.elapsed().as_secs_f64();
-    Ok(Summary {
-        steps,
-        steps_per_second: if secs > 0.0 { steps as f64 / secs } else { 0.0 },
-        first_total,
-        last_total,
-        checkpoint,
-    })
+    Ok(log.finish())
 }
 
 #[cfg(test)]
