@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing spanreid needs, idempotently:
-#   - Debian packages (mosquitto for the MQTT tests, libclang for the V4L2 bindings,
-#     ffmpeg for video-file replay),
+#   - Debian packages (mosquitto for the MQTT tests, libclang for the V4L2 and OpenCV
+#     bindings, ffmpeg for video-file replay, OpenCV's core and imgproc for the trainer's
+#     GrabCut),
 #   - the Rust target of the no_std build check,
 #   - libtorch for the trainer (a cached Python venv; see trainer/install-libtorch.sh),
 #   - real MNIST digits for the trainer's multi-digit experiment (trainer/install-mnist.sh;
@@ -16,7 +17,7 @@ as_root() {
     echo "setup: need root (or sudo) to run: $*" >&2; return 1; fi
 }
 
-apt_packages=(mosquitto libclang-dev ffmpeg)
+apt_packages=(mosquitto libclang-dev clang ffmpeg libopencv-core-dev libopencv-imgproc-dev)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -217,6 +217,10 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Threads libtorch may use; 0 keeps its default.
     pub threads: u32,
+    /// Foreground masks (`<stem>.png`) to train with instead of the dataset's `mask_fg/`,
+    /// e.g. the output of `trainer foreground` for a dataset without masks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fg_masks: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -229,6 +233,7 @@ impl Default for TrainConfig {
             seed: 0,
             checkpoint_every: 500,
             threads: 0,
+            fg_masks: None,
         }
     }
 }

@@ -11,12 +11,15 @@ mod config;
 mod digits;
 mod export;
 mod features_config;
+mod foreground;
 #[cfg(feature = "torch")]
 mod loss;
 #[cfg(feature = "torch")]
 mod loss_reid;
 #[cfg(feature = "torch")]
 mod model;
+#[cfg(any(feature = "torch", feature = "grabcut"))]
+mod progress;
 mod torch_env;
 mod train;
 #[cfg(feature = "torch")]
@@ -33,6 +36,10 @@ struct Cli {
 enum Command {
     /// Render the synthetic multi-view vehicle dataset (VeRi-776 layout) and camera streams.
     Synth(synth::SynthArgs),
+    /// Foreground masks for a dataset without them: GrabCut (feature `grabcut`), then a
+    /// segmentation CNN trained on GrabCut's masks with target refinement (`torch`); scored
+    /// against the true masks when the dataset has them.
+    Foreground(foreground::ForegroundArgs),
     /// Train SPAN's part-attention masks (step 1; needs the `torch` feature).
     TrainSpan(train::TrainSpanArgs),
     /// Score SPAN masks against ground-truth part masks (per-view IoU) and draw them.
@@ -80,6 +87,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(args)?,
+        Command::Foreground(args) => foreground::run_foreground(&args)?,
         Command::TrainSpan(args) => train::run_train_span(&args)?,
         Command::EvalSpan(args) => train::run_eval_span(&args)?,
         Command::AblateSpan(args) => train::run_ablate_span(&args)?,

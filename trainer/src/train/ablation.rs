@@ -1,14 +1,26 @@
 //! The loss ablation of the paper's Table 1 with one command: SPAN trained with only
 //! L_recon, without L_area, without L_div, and with all three, each scored by per-view mask
-//! IoU on held-out images.
+//! IoU on held-out images and, when a feature configuration is given, by the re-ID mAP and
+//! rank-1 of a part feature network trained on that row's masks with the CPDM distance
+//! (Table 1's own figures).
+//!
+//! Output under `out/`: `<slug>/` (the SPAN run, with `eval/mask_iou.toml`),
+//! `<slug>/features/` (the CPDM feature run, with `eval/report.json`), `ablation.md` and
+//! `ablation.json`. Finished runs are only re-scored, so an interrupted ablation resumes.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use serde::Serialize;
+
+use crate::aggregation::Aggregation;
 use crate::config::SpanConfig;
+use crate::features_config::FeaturesConfig;
 use crate::train::TrainError;
 use crate::train::eval_span::{EvalReport, eval_span};
+use crate::train::features_eval::evaluate_run;
 use crate::train::span_loop::train_span;
+use crate::train::table2::train_row;
 
 /// One row of the ablation: a name, a directory name, and which losses are on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,34 +77,108 @@ impl AblationRow {
     }
 }
 
-/// The results as a Markdown table.
-pub fn markdown(results: &[(AblationRow, EvalReport)]) -> String {
+/// Re-ID scores of the CPDM feature network trained on one row's masks.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReidScore {
+    /// mAP under CPDM on the query / gallery split.
+    pub map: f64,
+    /// Rank-1 under CPDM.
+    pub rank1: Option<f64>,
+    /// Feature-network steps.
+    pub steps: u64,
+}
+
+/// One measured row of the ablation.
+#[derive(Clone, Debug, Serialize)]
+pub struct AblationResult {
+    /// Table 1's label of the row.
+    pub label: &'static str,
+    /// Its directory under the ablation output.
+    pub slug: &'static str,
+    /// Mask IoU of its SPAN run on held-out images.
+    pub masks: EvalReport,
+    /// mAP / rank-1 of a CPDM feature network on its masks, when asked for.
+    pub reid: Option<ReidScore>,
+}
+
+/// The results as a Markdown table; mAP and rank-1 columns appear when any row has them.
+pub fn markdown(results: &[AblationResult]) -> String {
     let fmt = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |x| format!("{x:.3}"));
-    let mut s = String::from(
-        "| losses | front IoU | rear IoU | side IoU | mean IoU |\n|---|---|---|---|---|\n",
-    );
-    for (row, r) in results {
-        let _ = writeln!(
+    let pct = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |x| format!("{:.1}", 100.0 * x));
+    let with_reid = results.iter().any(|r| r.reid.is_some());
+    let mut s = String::from("| losses | front IoU | rear IoU | side IoU | mean IoU |");
+    s.push_str(if with_reid {
+        " CPDM mAP | CPDM R-1 |\n|---|---|---|---|---|---|---|\n"
+    } else {
+        "\n|---|---|---|---|---|\n"
+    });
+    for r in results {
+        let m = &r.masks;
+        let _ = write!(
             s,
             "| {} | {} | {} | {} | {} |",
-            row.label,
-            fmt(r.front),
-            fmt(r.rear),
-            fmt(r.side),
-            fmt(r.mean)
+            r.label,
+            fmt(m.front),
+            fmt(m.rear),
+            fmt(m.side),
+            fmt(m.mean)
         );
+        if with_reid {
+            let reid = r.reid.as_ref();
+            let _ = write!(
+                s,
+                " {} | {} |",
+                pct(reid.map(|x| x.map)),
+                pct(reid.and_then(|x| x.rank1))
+            );
+        }
+        s.push('\n');
     }
     s
 }
 
-/// Trains and scores every row under `out/<slug>/`, then writes `out/ablation.md`.
-/// Rows whose run already finished are only re-scored, so an interrupted ablation resumes.
+/// Trains (or resumes) the CPDM feature network of one row on its SPAN run and scores it.
+fn reid_row(data: &Path, span: &Path, features: &FeaturesConfig) -> Result<ReidScore, TrainError> {
+    let run = span.join("features");
+    let mut config = features.clone();
+    config.model.aggregation = Aggregation::Cpdm;
+    train_row(data, span, &run, &config)?;
+    let eval = evaluate_run(&run, data, None, None)?;
+    let report_path = run.join("eval").join("report.json");
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| TrainError::Io { path, source }
+    };
+    let dir = run.join("eval");
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let json = serde_json::to_string_pretty(&eval).expect("reports serialise");
+    std::fs::write(&report_path, json).map_err(io(&report_path))?;
+    let report = eval
+        .metrics
+        .into_iter()
+        .find(|m| m.metric == Aggregation::Cpdm.metric())
+        .map(|m| m.report)
+        .ok_or_else(|| TrainError::Corrupt {
+            path: report_path.clone(),
+            reason: "no CPDM score".to_owned(),
+        })?;
+    Ok(ReidScore {
+        map: report.map,
+        rank1: report.cmc_at(1),
+        steps: config.train.steps,
+    })
+}
+
+/// Trains and scores every row under `out/<slug>/` (and, with `features`, a CPDM feature
+/// network per row under `out/<slug>/features/`), then writes `out/ablation.md` and
+/// `out/ablation.json`. Finished runs are only re-scored, so an interrupted ablation resumes.
 pub fn run_ablation(
     data: &Path,
     out: &Path,
     base: &SpanConfig,
     threshold: f32,
-) -> Result<Vec<(AblationRow, EvalReport)>, TrainError> {
+    features: Option<&FeaturesConfig>,
+) -> Result<Vec<AblationResult>, TrainError> {
     let mut results = Vec::with_capacity(ROWS.len());
     for row in ROWS {
         let run = out.join(row.slug);
@@ -105,12 +191,27 @@ pub fn run_ablation(
             tracing::info!(row = row.label, "ablation: training");
             train_span(data, &run, &config, resume)?;
         }
-        let report = eval_span(&run, data, "image_test", threshold, 8)?;
-        results.push((row, report));
+        let masks = eval_span(&run, data, "image_test", threshold, 8)?;
+        let reid = match features {
+            Some(f) => {
+                tracing::info!(row = row.label, "ablation: CPDM feature network");
+                Some(reid_row(data, &run, f)?)
+            }
+            None => None,
+        };
+        results.push(AblationResult {
+            label: row.label,
+            slug: row.slug,
+            masks,
+            reid,
+        });
     }
     let table = markdown(&results);
     let path = out.join("ablation.md");
     std::fs::write(&path, &table).map_err(|source| TrainError::Io { path, source })?;
+    let path = out.join("ablation.json");
+    let json = serde_json::to_string_pretty(&results).expect("results serialise");
+    std::fs::write(&path, json).map_err(|source| TrainError::Io { path, source })?;
     Ok(results)
 }
 
@@ -131,22 +232,111 @@ mod tests {
         assert_eq!(lambdas(&ROWS[3]), (1.0, 0.5, 1.0));
     }
 
-    #[test]
-    fn table_has_a_line_per_row() {
-        let report = EvalReport {
+    fn masks(front: Option<f64>) -> EvalReport {
+        EvalReport {
             images: 2,
             threshold: 0.5,
-            front: Some(0.5),
+            front,
             rear: None,
             side: Some(0.25),
             mean: Some(0.375),
             overlays: None,
-        };
-        let md = markdown(&[(ROWS[0], report.clone()), (ROWS[3], report)]);
+        }
+    }
+
+    fn result(row: AblationRow, reid: Option<ReidScore>) -> AblationResult {
+        AblationResult {
+            label: row.label,
+            slug: row.slug,
+            masks: masks(Some(0.5)),
+            reid,
+        }
+    }
+
+    #[test]
+    fn table_has_a_line_per_row() {
+        let md = markdown(&[result(ROWS[0], None), result(ROWS[3], None)]);
         assert_eq!(md.lines().count(), 4);
         assert!(
-            md.contains("| only L_recon | 0.500 | – | 0.250 | 0.375 |"),
+            md.contains("| only L_recon | 0.500 | – | 0.250 | 0.375 |\n"),
             "{md}"
         );
+        assert!(!md.contains("mAP"), "{md}");
+    }
+
+    #[test]
+    fn re_id_columns_appear_with_re_id_scores() {
+        let reid = ReidScore {
+            map: 0.6125,
+            rank1: Some(0.5),
+            steps: 10,
+        };
+        let md = markdown(&[result(ROWS[0], None), result(ROWS[3], Some(reid))]);
+        assert_eq!(md.lines().count(), 4);
+        assert!(
+            md.lines()
+                .next()
+                .is_some_and(|h| h.ends_with("CPDM mAP | CPDM R-1 |")),
+            "{md}"
+        );
+        assert!(
+            md.contains("| only L_recon | 0.500 | – | 0.250 | 0.375 | – | – |"),
+            "{md}"
+        );
+        assert!(md.contains("| 0.375 | 61.3 | 50.0 |"), "{md}");
+    }
+
+    #[test]
+    fn one_command_gives_mask_iou_and_map_per_row_and_resumes() {
+        use crate::config::Preset;
+        use crate::train::reid_fixture::write_reid_dataset;
+        use crate::train::span_loop::tests::tiny as tiny_span;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (data, out) = (dir.path().join("data"), dir.path().join("t1"));
+        write_reid_dataset(&data, 6, 6, 4);
+        let mut features = FeaturesConfig::preset(Preset::Tiny);
+        features.train.steps = 2;
+        features.train.checkpoint_every = 2;
+        let results = run_ablation(&data, &out, &tiny_span(2), 0.5, Some(&features)).expect("runs");
+        assert_eq!(results.len(), ROWS.len());
+        for (r, row) in results.iter().zip(ROWS) {
+            assert_eq!(r.slug, row.slug);
+            // The fixture's part masks are all side: the side IoU is defined on every row.
+            assert!(
+                r.masks.side.is_some_and(|v| (0.0..=1.0).contains(&v)),
+                "{r:?}"
+            );
+            let reid = r.reid.as_ref().expect("re-ID scored");
+            assert!((0.0..=1.0).contains(&reid.map), "{r:?}");
+            assert_eq!(reid.steps, 2);
+            let run = out.join(row.slug).join("features");
+            assert!(run.join("eval/report.json").is_file());
+            let saved = crate::features_config::FeaturesConfig::from_file(&run.join("config.toml"))
+                .expect("feature config");
+            assert_eq!(saved.model.aggregation, Aggregation::Cpdm);
+        }
+        let md = std::fs::read_to_string(out.join("ablation.md")).expect("markdown");
+        assert_eq!(md.lines().count(), 6, "{md}");
+        assert!(md.contains("CPDM mAP"), "{md}");
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("ablation.json")).expect("json"),
+        )
+        .expect("parses");
+        assert_eq!(json.as_array().map(Vec::len), Some(ROWS.len()));
+
+        // A second call trains nothing and scores the same.
+        let checkpoint = out.join("all/features/latest.safetensors");
+        let modified = || {
+            std::fs::metadata(&checkpoint)
+                .and_then(|m| m.modified())
+                .expect("checkpoint")
+        };
+        let before = modified();
+        let again = run_ablation(&data, &out, &tiny_span(2), 0.5, Some(&features)).expect("reruns");
+        assert_eq!(before, modified());
+        for (a, b) in again.iter().zip(&results) {
+            assert_eq!(a.reid, b.reid);
+        }
     }
 }

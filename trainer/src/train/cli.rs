@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{Backbone, ConfigError, Preset, SpanConfig};
+use crate::features_config::FeaturesConfig;
 use crate::train::{TrainError, data};
 #[cfg(feature = "torch")]
 use crate::train::{ablation, eval_span, span_loop};
@@ -57,6 +58,10 @@ pub struct TrainSpanArgs {
     /// Save a checkpoint every N steps.
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
+    /// Foreground masks to train with instead of `--data`'s `mask_fg/` (e.g. the `mask_fg/`
+    /// that `trainer foreground` wrote for a dataset without masks).
+    #[arg(long, value_name = "DIR")]
+    pub fg_masks: Option<PathBuf>,
 }
 
 impl TrainSpanArgs {
@@ -95,6 +100,9 @@ impl TrainSpanArgs {
         }
         if let Some(v) = self.checkpoint_every {
             c.train.checkpoint_every = v;
+        }
+        if let Some(v) = &self.fg_masks {
+            c.train.fg_masks = Some(v.clone());
         }
         c.validate()?;
         Ok(c)
@@ -135,9 +143,9 @@ fn train(data: &Path, out: &Path, config: &SpanConfig, resume: bool) -> Result<(
 }
 
 #[cfg(not(feature = "torch"))]
-fn train(data: &Path, _out: &Path, _config: &SpanConfig, _resume: bool) -> Result<(), TrainError> {
+fn train(data: &Path, _out: &Path, config: &SpanConfig, _resume: bool) -> Result<(), TrainError> {
     // Check the dataset first so that a user learns about both problems at once.
-    data::scan(data)?;
+    data::scan(data, config.train.fg_masks.as_deref())?;
     Err(TrainError::NoTorch)
 }
 
@@ -214,24 +222,65 @@ pub struct AblateSpanArgs {
     /// Mask threshold of the IoU.
     #[arg(long, default_value_t = 0.5)]
     pub threshold: f32,
+    /// Also train a part feature network with the CPDM distance on each row's masks for
+    /// this many steps (the preset's feature configuration) and report its mAP and rank-1:
+    /// Table 1's own figures. Needs the query / gallery splits.
+    #[arg(long)]
+    pub reid_steps: Option<u64>,
+    /// Seed of every run.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// libtorch threads (0: its default).
+    #[arg(long)]
+    pub threads: Option<u32>,
+}
+
+impl AblateSpanArgs {
+    /// The SPAN configuration every row starts from, and the feature configuration of the
+    /// re-ID columns when `--reid-steps` is given.
+    pub fn configs(&self) -> Result<(SpanConfig, Option<FeaturesConfig>), ConfigError> {
+        let mut base = match &self.config {
+            Some(path) => SpanConfig::from_file(path)?,
+            None => self.preset.config(),
+        };
+        if let Some(steps) = self.steps {
+            base.train.steps = steps;
+        }
+        if let Some(v) = self.seed {
+            base.train.seed = v;
+        }
+        if let Some(v) = self.threads {
+            base.train.threads = v;
+        }
+        base.validate()?;
+        let features = match self.reid_steps {
+            Some(steps) => {
+                let mut f = FeaturesConfig::preset(self.preset);
+                f.train.steps = steps;
+                f.train.seed = base.train.seed;
+                f.train.threads = base.train.threads;
+                f.validate()?;
+                Some(f)
+            }
+            None => None,
+        };
+        Ok((base, features))
+    }
 }
 
 /// Runs `trainer ablate-span`: the four loss settings of the paper's Table 1.
 pub fn run_ablate_span(args: &AblateSpanArgs) -> Result<(), TrainError> {
-    let mut base = match &args.config {
-        Some(path) => SpanConfig::from_file(path)?,
-        None => args.preset.config(),
-    };
-    if let Some(steps) = args.steps {
-        base.train.steps = steps;
-    }
-    base.validate()?;
-    ablate(args, &base)
+    let (base, features) = args.configs()?;
+    ablate(args, &base, features.as_ref())
 }
 
 #[cfg(feature = "torch")]
-fn ablate(args: &AblateSpanArgs, base: &SpanConfig) -> Result<(), TrainError> {
-    let results = ablation::run_ablation(&args.data, &args.out, base, args.threshold)?;
+fn ablate(
+    args: &AblateSpanArgs,
+    base: &SpanConfig,
+    features: Option<&FeaturesConfig>,
+) -> Result<(), TrainError> {
+    let results = ablation::run_ablation(&args.data, &args.out, base, args.threshold, features)?;
     tracing::info!(
         "loss ablation written to {}:\n{}",
         args.out.join("ablation.md").display(),
@@ -241,8 +290,12 @@ fn ablate(args: &AblateSpanArgs, base: &SpanConfig) -> Result<(), TrainError> {
 }
 
 #[cfg(not(feature = "torch"))]
-fn ablate(args: &AblateSpanArgs, _base: &SpanConfig) -> Result<(), TrainError> {
-    data::scan(&args.data)?;
+fn ablate(
+    args: &AblateSpanArgs,
+    base: &SpanConfig,
+    _features: Option<&FeaturesConfig>,
+) -> Result<(), TrainError> {
+    data::scan(&args.data, base.train.fg_masks.as_deref())?;
     Err(TrainError::NoTorch)
 }
 
@@ -273,8 +326,14 @@ mod tests {
             "--lr",
             "0.5",
             "--no-pretrained",
+            "--fg-masks",
+            "fg/mask_fg",
         ]);
         let c = a.apply(a.base().expect("base")).expect("valid");
+        assert_eq!(c.train.fg_masks.as_deref(), Some(Path::new("fg/mask_fg")));
+        // The mask directory is part of the run's saved configuration, so a resume keeps it.
+        let saved = SpanConfig::from_toml(&c.to_toml(), Path::new("saved")).expect("round trip");
+        assert_eq!(saved, c);
         assert_eq!(c.train.steps, 3);
         assert_eq!(c.train.learning_rate, 0.5);
         assert_eq!(c.model.input_size, 64);

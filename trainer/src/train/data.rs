@@ -148,9 +148,11 @@ pub fn parse_view_labels(text: &str, path: &Path) -> Result<HashMap<String, View
     Ok(views)
 }
 
-/// Lists the labelled training images under `root`, sorted by name. Images without a view
-/// label are left out; a labelled image without a foreground mask is an error.
-pub fn scan(root: &Path) -> Result<Vec<Sample>, DataError> {
+/// Lists the labelled training images under `root`, sorted by name, with their foreground
+/// masks from `fg_masks` (default `root/mask_fg`). Images without a view label are left out;
+/// a labelled image without a foreground mask is an error.
+pub fn scan(root: &Path, fg_masks: Option<&Path>) -> Result<Vec<Sample>, DataError> {
+    let fg_dir = fg_masks.map_or_else(|| root.join(FG_DIR), Path::to_owned);
     let images = root.join(IMAGE_DIR);
     if !images.is_dir() {
         return Err(DataError::MissingDir {
@@ -188,7 +190,7 @@ pub fn scan(root: &Path) -> Result<Vec<Sample>, DataError> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| name.clone());
         let image = images.join(&name);
-        let fg_mask = root.join(FG_DIR).join(format!("{stem}.png"));
+        let fg_mask = fg_dir.join(format!("{stem}.png"));
         if !fg_mask.is_file() {
             return Err(DataError::MissingMask {
                 image,
@@ -288,22 +290,34 @@ mod tests {
     fn scan_reports_missing_pieces() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
-        let err = scan(root).expect_err("no image dir");
+        let err = scan(root, None).expect_err("no image dir");
         assert!(err.to_string().contains("image_train/"), "{err}");
 
         std::fs::create_dir(root.join(IMAGE_DIR)).expect("mkdir");
         std::fs::write(root.join(IMAGE_DIR).join("a.jpg"), b"").expect("write");
-        assert!(matches!(scan(root), Err(DataError::NoViewFile { .. })));
+        assert!(matches!(
+            scan(root, None),
+            Err(DataError::NoViewFile { .. })
+        ));
 
         std::fs::write(root.join("views_train.txt"), "a.jpg side\n").expect("write");
-        let err = scan(root).expect_err("no mask");
+        let err = scan(root, None).expect_err("no mask");
         assert!(err.to_string().contains("mask_fg/a.png"), "{err}");
 
         std::fs::create_dir(root.join(FG_DIR)).expect("mkdir");
         std::fs::write(root.join(FG_DIR).join("a.png"), b"").expect("write");
-        let samples = scan(root).expect("scans");
+        let samples = scan(root, None).expect("scans");
         assert_eq!(samples.len(), 1);
         assert_eq!(samples[0].view, View::Side);
         assert_eq!(samples[0].part_mask, None);
+
+        // Masks from elsewhere, e.g. `trainer foreground`'s output.
+        let other = dir.path().join("fg");
+        let err = scan(root, Some(&other)).expect_err("no mask there");
+        assert!(err.to_string().contains("fg/a.png"), "{err}");
+        std::fs::create_dir(&other).expect("mkdir");
+        std::fs::write(other.join("a.png"), b"").expect("write");
+        let samples = scan(root, Some(&other)).expect("scans");
+        assert_eq!(samples[0].fg_mask, other.join("a.png"));
     }
 }

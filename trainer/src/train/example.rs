@@ -82,7 +82,7 @@ pub fn load(sample: &Sample, size: u32) -> Result<Example, DecodeError> {
     })
 }
 
-fn flip_rows<T>(plane: &mut [T], width: usize) {
+pub(crate) fn flip_rows<T>(plane: &mut [T], width: usize) {
     for row in plane.chunks_exact_mut(width) {
         row.reverse();
     }

@@ -300,7 +300,7 @@ pub fn load_run(run: &Path, device: Device) -> Result<(FeaturesConfig, FeatureMo
     Ok((config, model))
 }
 
-fn append_csv(path: &Path, lines: &[String]) -> Result<(), TrainError> {
+pub(crate) fn append_csv(path: &Path, lines: &[String]) -> Result<(), TrainError> {
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(path)
@@ -381,7 +381,7 @@ pub fn train_features(
     if start > 0 {
         run.resume_optimizer(&mut opt, start)?;
     }
-    let bar = crate::train::span_loop::progress_bar(start, t.steps);
+    let bar = crate::progress::bar(start, t.steps);
     let began = Instant::now();
     let (mut lines, mut first_total, mut last_total) = (Vec::new(), f64::NAN, f64::NAN);
     let mut checkpoint = run.latest();

@@ -148,6 +148,18 @@ pub enum TrainError {
     /// Pretrained weights requested but not found.
     #[error("{0}")]
     NoWeights(String),
+    /// GrabCut masks are missing and the binary cannot make them.
+    #[cfg(not(feature = "grabcut"))]
+    #[error(
+        "{missing} images have no GrabCut mask in {dir} and this trainer has no GrabCut: {}",
+        crate::foreground::BUILD_WITH_GRABCUT_HINT
+    )]
+    NoGrabCut {
+        /// Images without a mask.
+        missing: usize,
+        /// Where their masks were looked for.
+        dir: PathBuf,
+    },
     /// The binary was built without libtorch.
     #[cfg(not(feature = "torch"))]
     #[error("{}", crate::torch_env::BUILD_WITH_TORCH_HINT)]

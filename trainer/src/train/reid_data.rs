@@ -32,7 +32,7 @@ pub fn parse_name(name: &str) -> Option<(u32, u32)> {
     Some((id, camera))
 }
 
-fn is_image(path: &Path) -> bool {
+pub(crate) fn is_image(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| ["jpg", "jpeg", "png"].contains(&e.to_ascii_lowercase().as_str()))

@@ -32,7 +32,7 @@ fn bands(id: u32) -> ([u8; 3], [u8; 3]) {
     )
 }
 
-fn write_image(dir: &Path, fg_dir: &Path, name: &str, id: u32, rng: &mut ChaCha8Rng) {
+fn write_image(root: &Path, dir: &str, name: &str, id: u32, rng: &mut ChaCha8Rng) {
     let (top, bottom) = bands(id);
     let (x0, y0) = (rng.random_range(4..16u32), rng.random_range(8..20u32));
     let (x1, y1) = (x0 + 40, y0 + 32);
@@ -47,28 +47,42 @@ fn write_image(dir: &Path, fg_dir: &Path, name: &str, id: u32, rng: &mut ChaCha8
             image::Rgb([clutter + j; 3])
         }
     });
-    img.save(dir.join(format!("{name}.png"))).expect("save");
-    let fg = image::GrayImage::from_fn(64, 64, |x, y| {
-        image::Luma([if inside(x, y) { 255 } else { 0 }])
-    });
-    fg.save(fg_dir.join(format!("{name}.png"))).expect("save");
+    img.save(root.join(dir).join(format!("{name}.png")))
+        .expect("save");
+    let mask = |on: u8| {
+        image::GrayImage::from_fn(64, 64, |x, y| {
+            image::Luma([if inside(x, y) { on } else { 0 }])
+        })
+    };
+    mask(255)
+        .save(root.join(data::FG_DIR).join(format!("{name}.png")))
+        .expect("save");
+    // The whole box is "side" (label 3) in the ground-truth part masks.
+    mask(3)
+        .save(root.join(data::PARTS_DIR).join(format!("{name}.png")))
+        .expect("save");
 }
 
 /// Writes `train_ids` training identities with `per_id` images each, and `per_id` further
 /// images of each of the first `test_ids` of them: the first a query (camera 1), the rest
 /// gallery (cameras 2…). Training images get a foreground mask and a view label, so SPAN trains on
-/// them too.
+/// them too; every image has a ground-truth part mask (all side), so SPAN runs can be scored.
 pub fn write_reid_dataset(root: &Path, train_ids: u32, test_ids: u32, per_id: u32) {
-    for d in [TRAIN_DIR, QUERY_DIR, GALLERY_DIR, data::FG_DIR] {
+    for d in [
+        TRAIN_DIR,
+        QUERY_DIR,
+        GALLERY_DIR,
+        data::FG_DIR,
+        data::PARTS_DIR,
+    ] {
         std::fs::create_dir_all(root.join(d)).expect("mkdir");
     }
-    let fg = root.join(data::FG_DIR);
     let mut rng = ChaCha8Rng::seed_from_u64(17);
     let mut labels = String::from("image,view\n");
     for id in 1..=train_ids {
         for k in 0..per_id {
             let name = format!("{id:04}_c{:03}_{k}_0", k + 1);
-            write_image(&root.join(TRAIN_DIR), &fg, &name, id, &mut rng);
+            write_image(root, TRAIN_DIR, &name, id, &mut rng);
             labels.push_str(&format!("{name}.png,side\n"));
         }
     }
@@ -76,7 +90,7 @@ pub fn write_reid_dataset(root: &Path, train_ids: u32, test_ids: u32, per_id: u3
         for k in 0..per_id {
             let name = format!("{id:04}_c{:03}_{}_0", k + 1, per_id + k);
             let dir = if k == 0 { QUERY_DIR } else { GALLERY_DIR };
-            write_image(&root.join(dir), &fg, &name, id, &mut rng);
+            write_image(root, dir, &name, id, &mut rng);
         }
     }
     std::fs::write(root.join("views_train.txt"), labels).expect("write");

@@ -10,10 +10,10 @@ use indicatif::ProgressBar;
 use tch::nn::VarStore;
 
 use crate::loss::SpanLosses;
+use crate::progress::bar as progress_bar;
 use crate::train::TrainError;
 use crate::train::adam::Adam;
 use crate::train::run_dir::{LossRow, RunDir, RunState};
-use crate::train::span_loop::progress_bar;
 
 /// Outcome of a run.
 #[derive(Clone, Debug)]

@@ -8,7 +8,6 @@
 
 use std::path::Path;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use tch::nn;
 use tch::{Device, Tensor};
@@ -144,17 +143,6 @@ pub fn compute_losses(masks: &Tensor, batch: &Batch, config: &SpanConfig) -> Spa
     )
 }
 
-pub(crate) fn progress_bar(start: u64, total: u64) -> ProgressBar {
-    let bar = ProgressBar::new(total).with_position(start);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} ({per_sec}, eta {eta}) {msg}",
-        )
-        .expect("the progress template is a valid constant"),
-    );
-    bar
-}
-
 /// Trains SPAN on the dataset at `data`, writing the run to `out`.
 pub fn train_span(
     data: &Path,
@@ -163,7 +151,7 @@ pub fn train_span(
     resume: bool,
 ) -> Result<Summary, TrainError> {
     config.validate()?;
-    let samples = data::scan(data)?;
+    let samples = data::scan(data, config.train.fg_masks.as_deref())?;
     let run = RunDir::new(out);
     let state = run.state()?;
     match (state, resume) {

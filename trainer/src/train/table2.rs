@@ -114,7 +114,7 @@ pub fn steps_per_second(csv: &str) -> Option<f64> {
 
 /// Trains `config` into `run` unless a finished run is already there (resuming a partial
 /// one).
-fn train_row(
+pub(crate) fn train_row(
     data: &Path,
     span: &Path,
     run: &Path,

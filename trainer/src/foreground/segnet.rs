@@ -1,0 +1,496 @@
+//! The segmentation CNN of the foreground pipeline (supplementary Sec. 1): SPAN's
+//! `CNN_mask` with a single generator, trained with a per-pixel MSE on GrabCut's masks.
+//! From `train.refine_from_epoch` on, the worst-fitting `train.refine_fraction` of each
+//! batch get the network's own thresholded prediction as their target, for that step and
+//! all later epochs, so GrabCut's failures stop pulling the network towards them.
+//!
+//! The run directory is a [`RunDir`] (`config.toml`, `loss.csv` with the columns
+//! `step,mse,refined,agreement,total,seconds`, `loss.png`, checkpoints) plus
+//! `targets.safetensors`, the refined targets as of the last checkpoint, so a resumed run
+//! continues with them.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use image::{GrayImage, ImageBuffer, Luma};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use tch::{Device, Kind, Tensor, nn};
+
+use crate::foreground::config::ForegroundConfig;
+use crate::foreground::files;
+use crate::foreground::refine;
+use crate::model::span::SpanNet;
+use crate::progress::bar as progress_bar;
+use crate::train::TrainError;
+use crate::train::adam::Adam;
+use crate::train::example::{flip_rows, load_image, load_labels};
+use crate::train::run_dir::{RunDir, RunState, tmp_name, write_atomic};
+use crate::train::span_loop::init_backbone_weights;
+
+/// Header of the segmentation run's `loss.csv`.
+pub const CSV_HEADER: &str = "step,mse,refined,agreement,total,seconds";
+/// The refined targets of a run.
+pub const TARGETS_FILE: &str = "targets.safetensors";
+
+fn torch_err(what: impl Into<String>) -> impl FnOnce(tch::TchError) -> TrainError {
+    let what = what.into();
+    move |source| TrainError::Torch { what, source }
+}
+
+/// The network with its variables.
+pub struct SegNet {
+    /// Variables.
+    pub vs: nn::VarStore,
+    net: SpanNet,
+}
+
+impl SegNet {
+    /// A fresh network for `config` on `device`, seeded by the config.
+    pub fn new(config: &ForegroundConfig, device: Device) -> Self {
+        tch::manual_seed(config.train.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let net = SpanNet::with_generators(&vs.root(), &config.model, &["foreground"]);
+        Self { vs, net }
+    }
+
+    /// The trained network of `run`.
+    pub fn load(run: &Path, device: Device) -> Result<(ForegroundConfig, Self), TrainError> {
+        let config = ForegroundConfig::from_file(&RunDir::new(run).config_path())?;
+        let mut model = Self::new(&config, device);
+        let latest = RunDir::new(run).latest();
+        model.vs.load(&latest).map_err(torch_err(format!(
+            "loading checkpoint {}",
+            latest.display()
+        )))?;
+        Ok((config, model))
+    }
+
+    /// Foreground probabilities N×1×S×S of N×3×S×S images in [0, 1].
+    pub fn forward(&self, images: &Tensor, train: bool) -> Tensor {
+        self.net.masks(images, train)
+    }
+}
+
+/// The training targets: one S×S plane of 0/1 per image, refined as training goes on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Targets {
+    size: usize,
+    planes: Vec<u8>,
+    /// Targets replaced so far.
+    pub refined: u64,
+}
+
+impl Targets {
+    /// Reads the GrabCut masks at `size`×`size` (nearest neighbour, on from 128).
+    pub fn from_masks(masks: &[PathBuf], size: u32) -> Result<Self, TrainError> {
+        let planes: Vec<Vec<u8>> = masks
+            .par_iter()
+            .map(|m| {
+                load_labels(m, size).map(|p| p.into_iter().map(|v| u8::from(v >= 128)).collect())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            size: size as usize,
+            planes: planes.concat(),
+            refined: 0,
+        })
+    }
+
+    fn plane(&self, i: usize) -> &[u8] {
+        let n = self.size * self.size;
+        &self.planes[i * n..(i + 1) * n]
+    }
+
+    /// Replaces target `i` by `plane` (given in the orientation of a flipped sample when
+    /// `flip`).
+    pub fn replace(&mut self, i: usize, mut plane: Vec<u8>, flip: bool) {
+        if flip {
+            flip_rows(&mut plane, self.size);
+        }
+        let n = self.size * self.size;
+        self.planes[i * n..(i + 1) * n].copy_from_slice(&plane);
+        self.refined += 1;
+    }
+
+    /// Targets of `picks` as N×1×S×S floats.
+    fn batch(&self, picks: &[(usize, bool)], device: Device) -> Tensor {
+        let mut out = Vec::with_capacity(picks.len() * self.size * self.size);
+        for &(i, flip) in picks {
+            let mut p = self.plane(i).to_vec();
+            if flip {
+                flip_rows(&mut p, self.size);
+            }
+            out.extend(p.into_iter().map(f32::from));
+        }
+        let s = self.size as i64;
+        Tensor::from_slice(&out)
+            .view([picks.len() as i64, 1, s, s])
+            .to_device(device)
+    }
+
+    fn save(&self, path: &Path, step: u64) -> Result<(), TrainError> {
+        let n = (self.planes.len() / (self.size * self.size)) as i64;
+        let s = self.size as i64;
+        let planes = Tensor::from_slice(&self.planes).view([n, s, s]);
+        let meta = Tensor::from_slice(&[step as i64, self.refined as i64]);
+        let tmp = tmp_name(path);
+        Tensor::write_safetensors(&[("targets", &planes), ("step_refined", &meta)], &tmp)
+            .map_err(torch_err(format!("writing {}", path.display())))?;
+        std::fs::rename(&tmp, path).map_err(|source| TrainError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    fn load(&mut self, path: &Path, step: u64) -> Result<(), TrainError> {
+        let corrupt = |reason: String| TrainError::Corrupt {
+            path: path.to_owned(),
+            reason,
+        };
+        let tensors = Tensor::read_safetensors(path)
+            .map_err(torch_err(format!("reading {}", path.display())))?;
+        let get = |name: &str| {
+            tensors
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.shallow_clone())
+                .ok_or_else(|| corrupt(format!("no `{name}` tensor")))
+        };
+        let planes =
+            Vec::<u8>::try_from(get("targets")?.view([-1])).map_err(|e| corrupt(e.to_string()))?;
+        if planes.len() != self.planes.len() {
+            return Err(corrupt(format!(
+                "{} target pixels for a training set of {}",
+                planes.len(),
+                self.planes.len()
+            )));
+        }
+        let meta =
+            Vec::<i64>::try_from(get("step_refined")?).map_err(|e| corrupt(e.to_string()))?;
+        if let [saved, refined] = meta[..] {
+            if saved as u64 != step {
+                tracing::warn!(
+                    "{} holds the targets of step {saved}, the checkpoint is at step {step}; \
+                     continuing with them",
+                    path.display()
+                );
+            }
+            self.refined = refined.max(0) as u64;
+        }
+        self.planes = planes;
+        Ok(())
+    }
+}
+
+/// Steps of one pass over `images` images.
+pub fn steps_per_epoch(images: usize, batch: u32) -> u64 {
+    images.div_ceil(batch.max(1) as usize) as u64
+}
+
+/// The images (index, flipped) of 0-based `step`: epoch-wise seeded shuffles, and a flip
+/// per image drawn from the step's own seed, so a resumed run draws what an uninterrupted
+/// one would.
+pub fn picks(step: u64, images: usize, config: &ForegroundConfig) -> Vec<(usize, bool)> {
+    let t = &config.train;
+    let per_epoch = steps_per_epoch(images, t.batch_size);
+    let (epoch, k) = (step / per_epoch, (step % per_epoch) as usize);
+    let mut order: Vec<usize> = (0..images).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(
+        t.seed ^ (epoch + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    ));
+    let b = t.batch_size as usize;
+    let mut flips = ChaCha8Rng::seed_from_u64(
+        t.seed
+            .wrapping_add(step.wrapping_mul(0xD1B5_4A32_D192_ED03)),
+    );
+    order[k * b..((k + 1) * b).min(images)]
+        .iter()
+        .map(|&i| (i, t.flip && rand::Rng::random_bool(&mut flips, 0.5)))
+        .collect()
+}
+
+fn load_batch(
+    images: &[PathBuf],
+    picks: &[(usize, bool)],
+    size: u32,
+    device: Device,
+) -> Result<Tensor, TrainError> {
+    let planes: Vec<Vec<f32>> = picks
+        .par_iter()
+        .map(|&(i, flip)| {
+            let mut img = load_image(&images[i], size)?;
+            if flip {
+                flip_rows(&mut img, size as usize);
+            }
+            Ok(img)
+        })
+        .collect::<Result<_, TrainError>>()?;
+    let s = i64::from(size);
+    Ok(Tensor::from_slice(&planes.concat())
+        .view([picks.len() as i64, 3, s, s])
+        .to_device(device))
+}
+
+/// What a training invocation did.
+#[derive(Clone, Debug)]
+pub struct SegSummary {
+    /// Steps done in this invocation.
+    pub steps: u64,
+    /// Steps per second in this invocation (data loading included).
+    pub steps_per_second: f64,
+    /// MSE of the first step of this invocation.
+    pub first_mse: f64,
+    /// MSE of the last step.
+    pub last_mse: f64,
+    /// Targets replaced over the whole run.
+    pub refined: u64,
+}
+
+/// Trains (or resumes) the CNN on `images` with their GrabCut `masks`, into `out`.
+pub fn train_segnet(
+    images: &[PathBuf],
+    masks: &[PathBuf],
+    out: &Path,
+    config: &ForegroundConfig,
+) -> Result<SegSummary, TrainError> {
+    config.validate()?;
+    let t = &config.train;
+    if t.threads > 0 {
+        tch::set_num_threads(t.threads as i32);
+    }
+    let run = RunDir::new(out);
+    let device = Device::cuda_if_available();
+    let mut model = SegNet::new(config, device);
+    let mut targets = Targets::from_masks(masks, config.model.input_size)?;
+    let total = u64::from(t.epochs) * steps_per_epoch(images.len(), t.batch_size);
+    let mut opt = Adam::new(&model.vs, t.learning_rate);
+    let start = match run.state()? {
+        Some(s) => {
+            model.vs.load(run.latest()).map_err(torch_err(format!(
+                "loading checkpoint {}",
+                run.latest().display()
+            )))?;
+            run.resume_optimizer(&mut opt, s.step)?;
+            let path = out.join(TARGETS_FILE);
+            if path.is_file() {
+                targets.load(&path, s.step)?;
+            }
+            run.save_config_toml(&config.to_toml())?;
+            s.step
+        }
+        None => {
+            init_backbone_weights(&mut model.vs, &config.model)?;
+            run.start_toml(&config.to_toml())?;
+            write_atomic(&run.csv_path(), format!("{CSV_HEADER}\n").as_bytes())?;
+            0
+        }
+    };
+    tracing::info!(
+        images = images.len(),
+        ?device,
+        start,
+        steps = total,
+        "training the segmentation CNN"
+    );
+    let bar = progress_bar(start, total);
+    let began = Instant::now();
+    let per_epoch = steps_per_epoch(images.len(), t.batch_size);
+    let (mut lines, mut first, mut last) = (Vec::new(), f64::NAN, f64::NAN);
+    for step in start..total {
+        let picks = picks(step, images.len(), config);
+        let x = load_batch(images, &picks, config.model.input_size, device)?;
+        let probs = model.forward(&x, true);
+        let y = targets.batch(&picks, device);
+        if refine::refines((step / per_epoch) as u32, t.refine_from_epoch) {
+            let per_sample = (&probs - &y)
+                .square()
+                .mean_dim([1i64, 2, 3].as_slice(), false, Kind::Float)
+                .detach();
+            let losses = Vec::<f64>::try_from(per_sample.to_kind(Kind::Double))
+                .map_err(torch_err("reading per-sample losses"))?;
+            let worst = refine::worst(&losses, t.refine_fraction);
+            if !worst.is_empty() {
+                let own = probs
+                    .detach()
+                    .ge(f64::from(config.threshold))
+                    .to_kind(Kind::Float);
+                for &k in &worst {
+                    let plane = own.get(k as i64);
+                    let mut row = y.get(k as i64);
+                    row.copy_(&plane);
+                    let bytes = Vec::<u8>::try_from(plane.to_kind(Kind::Uint8).view([-1]))
+                        .map_err(torch_err("reading a refined target"))?;
+                    targets.replace(picks[k].0, bytes, picks[k].1);
+                }
+            }
+        }
+        let loss = (&probs - &y).square().mean(Kind::Float);
+        opt.backward_step(&loss);
+        let mse = loss.double_value(&[]);
+        if !mse.is_finite() {
+            crate::train::features_loop::append_csv(&run.csv_path(), &lines)?;
+            return Err(TrainError::Diverged {
+                step: step + 1,
+                checkpoint: run.latest(),
+            });
+        }
+        let agreement = {
+            let p = probs
+                .detach()
+                .ge(f64::from(config.threshold))
+                .to_kind(Kind::Float);
+            let both = (&p * &y).sum(Kind::Float).double_value(&[]);
+            let either = p.maximum(&y).sum(Kind::Float).double_value(&[]);
+            if either > 0.0 { both / either } else { 1.0 }
+        };
+        if first.is_nan() {
+            first = mse;
+        }
+        last = mse;
+        bar.set_message(format!(
+            "mse {mse:.4} agreement {agreement:.3} refined {}",
+            targets.refined
+        ));
+        bar.inc(1);
+        lines.push(format!(
+            "{},{mse:.6},{},{agreement:.4},{mse:.6},{:.3}\n",
+            step + 1,
+            targets.refined,
+            began.elapsed().as_secs_f64()
+        ));
+        let done = step + 1;
+        if done.is_multiple_of(t.checkpoint_every) || done == total {
+            crate::train::features_loop::append_csv(&run.csv_path(), &lines)?;
+            lines.clear();
+            run.plot_losses()?;
+            targets.save(&out.join(TARGETS_FILE), done)?;
+            run.checkpoint(&model.vs, &opt, RunState { step: done })?;
+        }
+    }
+    bar.finish();
+    let steps = total.saturating_sub(start);
+    let secs = began.elapsed().as_secs_f64();
+    Ok(SegSummary {
+        steps,
+        steps_per_second: if secs > 0.0 { steps as f64 / secs } else { 0.0 },
+        first_mse: first,
+        last_mse: last,
+        refined: targets.refined,
+    })
+}
+
+/// Targets replaced over the run in `run`, as of its last checkpoint.
+pub fn saved_refined(run: &Path) -> Result<u64, TrainError> {
+    let path = run.join(TARGETS_FILE);
+    let tensors = Tensor::read_safetensors(&path)
+        .map_err(torch_err(format!("reading {}", path.display())))?;
+    let meta = tensors
+        .into_iter()
+        .find(|(n, _)| n == "step_refined")
+        .and_then(|(_, t)| Vec::<i64>::try_from(t).ok());
+    match meta.as_deref() {
+        Some([_, refined]) => Ok((*refined).max(0) as u64),
+        _ => Err(TrainError::Corrupt {
+            path,
+            reason: "no `step_refined` tensor of two values".to_owned(),
+        }),
+    }
+}
+
+/// Total steps of a run on `images` images.
+pub fn total_steps(images: usize, config: &ForegroundConfig) -> u64 {
+    u64::from(config.train.epochs) * steps_per_epoch(images, config.train.batch_size)
+}
+
+/// The mask of one image at its own size: the network's output at S×S, resized
+/// (bilinear) to the image and thresholded.
+fn to_mask(probs: &[f32], size: u32, (w, h): (u32, u32), threshold: f32) -> GrayImage {
+    let plane: ImageBuffer<Luma<f32>, Vec<f32>> =
+        ImageBuffer::from_raw(size, size, probs.to_vec()).expect("S×S probabilities");
+    let resized = image::imageops::resize(&plane, w, h, image::imageops::FilterType::Triangle);
+    GrayImage::from_fn(w, h, |x, y| {
+        Luma([if resized.get_pixel(x, y)[0] >= threshold {
+            255
+        } else {
+            0
+        }])
+    })
+}
+
+/// Images of one prediction batch.
+const PREDICT_BATCH: usize = 32;
+
+/// An image decoded for prediction: its original size and the network's input.
+type Decoded = Result<((u32, u32), Vec<f32>), String>;
+
+/// Writes the CNN's mask of every image into `out_dir` (`<stem>.png`); returns how many
+/// were written and the images that could not be decoded (named, skipped).
+pub fn predict_masks(
+    model: &SegNet,
+    config: &ForegroundConfig,
+    images: &[PathBuf],
+    out_dir: &Path,
+) -> Result<(usize, Vec<(PathBuf, String)>), TrainError> {
+    files::create_dir(out_dir)?;
+    let size = config.model.input_size;
+    let device = model.vs.device();
+    let bar = progress_bar(0, images.len() as u64);
+    let (mut written, mut failed) = (0, Vec::new());
+    for chunk in images.chunks(PREDICT_BATCH) {
+        let decoded: Vec<Decoded> = chunk
+            .par_iter()
+            .map(|p| {
+                let dims = image::image_dimensions(p).map_err(|e| e.to_string())?;
+                let img = load_image(p, size).map_err(|e| format!("{e:#}"))?;
+                Ok((dims, img))
+            })
+            .collect();
+        let mut ok = Vec::new();
+        for (path, d) in chunk.iter().zip(decoded) {
+            match d {
+                Ok(v) => ok.push((path, v)),
+                Err(e) => {
+                    tracing::warn!("{}: {e}; no mask written", path.display());
+                    failed.push((path.clone(), e));
+                }
+            }
+        }
+        if !ok.is_empty() {
+            let s = i64::from(size);
+            let flat: Vec<f32> = ok
+                .iter()
+                .flat_map(|(_, (_, v))| v.iter().copied())
+                .collect();
+            let x = Tensor::from_slice(&flat)
+                .view([ok.len() as i64, 3, s, s])
+                .to_device(device);
+            let probs = tch::no_grad(|| model.forward(&x, false)).to_device(Device::Cpu);
+            let probs = Vec::<f32>::try_from(probs.contiguous().view([-1]))
+                .map_err(torch_err("reading predicted masks"))?;
+            let plane = (size * size) as usize;
+            ok.par_iter()
+                .enumerate()
+                .map(|(i, (path, (dims, _)))| {
+                    let mask = to_mask(
+                        &probs[i * plane..(i + 1) * plane],
+                        size,
+                        *dims,
+                        config.threshold,
+                    );
+                    files::save_mask(&files::mask_path(out_dir, path), &mask)
+                })
+                .collect::<Result<Vec<()>, _>>()?;
+            written += ok.len();
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish();
+    Ok((written, failed))
+}
+
+#[cfg(test)]
+#[path = "segnet_tests.rs"]
+mod tests;
