@@ -8,31 +8,9 @@ use std::path::{Path, PathBuf};
 use image::GrayImage;
 
 use crate::train::TrainError;
-use crate::train::data::DataError;
 use crate::train::example::DecodeError;
-use crate::train::reid_data::is_image;
 
-/// The images directly in `root/split`, sorted by name.
-pub fn list_images(root: &Path, split: &'static str) -> Result<Vec<PathBuf>, DataError> {
-    let dir = root.join(split);
-    if !dir.is_dir() {
-        return Err(DataError::MissingDir {
-            root: root.to_owned(),
-            dir: split,
-        });
-    }
-    let mut images: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|source| DataError::Io {
-            path: dir.clone(),
-            source,
-        })?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| is_image(p))
-        .collect();
-    images.sort();
-    Ok(images)
-}
+pub use crate::train::reid_data::list_images;
 
 /// The file stem of `image` (the mask's name without `.png`).
 pub fn stem(image: &Path) -> String {

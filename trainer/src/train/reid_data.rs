@@ -38,9 +38,8 @@ pub(crate) fn is_image(path: &Path) -> bool {
         .is_some_and(|e| ["jpg", "jpeg", "png"].contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Lists the images of `root/split` sorted by name; files whose names do not follow the
-/// VeRi pattern are left out.
-pub fn scan_split(root: &Path, split: &'static str) -> Result<Vec<ReidImage>, DataError> {
+/// The image files directly in `root/split`, sorted by name.
+pub fn list_images(root: &Path, split: &'static str) -> Result<Vec<PathBuf>, DataError> {
     let dir = root.join(split);
     if !dir.is_dir() {
         return Err(DataError::MissingDir {
@@ -48,7 +47,7 @@ pub fn scan_split(root: &Path, split: &'static str) -> Result<Vec<ReidImage>, Da
             dir: split,
         });
     }
-    let mut images: Vec<ReidImage> = std::fs::read_dir(&dir)
+    let mut images: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|source| DataError::Io {
             path: dir.clone(),
             source,
@@ -56,13 +55,22 @@ pub fn scan_split(root: &Path, split: &'static str) -> Result<Vec<ReidImage>, Da
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| is_image(p))
+        .collect();
+    images.sort();
+    Ok(images)
+}
+
+/// Lists the images of `root/split` sorted by name; files whose names do not follow the
+/// VeRi pattern are left out.
+pub fn scan_split(root: &Path, split: &'static str) -> Result<Vec<ReidImage>, DataError> {
+    let images: Vec<ReidImage> = list_images(root, split)?
+        .into_iter()
         .filter_map(|path| {
             let name = path.file_name()?.to_str()?.to_owned();
             let (id, camera) = parse_name(&name)?;
             Some(ReidImage { path, id, camera })
         })
         .collect();
-    images.sort_by(|a, b| a.path.cmp(&b.path));
     if images.is_empty() {
         return Err(DataError::Empty {
             root: root.to_owned(),
