@@ -8,7 +8,7 @@
     )
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -351,32 +351,50 @@ impl Backbone {
     }
 }
 
+/// The TOML methods of a configuration type with a `validate` method: `from_toml` (parse,
+/// then validate; `origin` names the source in errors; missing fields keep the type's
+/// `Default`), `from_file` and `to_toml` (what is written next to a run).
+macro_rules! toml_file {
+    ($t:ty) => {
+        impl $t {
+            /// Parses and validates TOML text; `origin` names the source in errors.
+            pub fn from_toml(
+                text: &str,
+                origin: &std::path::Path,
+            ) -> Result<Self, $crate::config::ConfigError> {
+                let config: Self =
+                    toml::from_str(text).map_err(|source| $crate::config::ConfigError::Parse {
+                        path: origin.to_owned(),
+                        source,
+                    })?;
+                config.validate()?;
+                Ok(config)
+            }
+
+            /// Reads, parses and validates a TOML file.
+            pub fn from_file(path: &std::path::Path) -> Result<Self, $crate::config::ConfigError> {
+                let text = std::fs::read_to_string(path).map_err(|source| {
+                    $crate::config::ConfigError::Read {
+                        path: path.to_owned(),
+                        source,
+                    }
+                })?;
+                Self::from_toml(&text, path)
+            }
+
+            /// The configuration as TOML.
+            pub fn to_toml(&self) -> String {
+                toml::to_string_pretty(self).expect(concat!(
+                    stringify!($t),
+                    " has only TOML-representable fields"
+                ))
+            }
+        }
+    };
+}
+pub(crate) use toml_file;
+
 impl SpanConfig {
-    /// Parses TOML text; `origin` names the source in errors. Missing fields keep the
-    /// defaults of the paper preset.
-    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
-        let config: SpanConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: origin.to_owned(),
-            source,
-        })?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Reads and parses a TOML file.
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_toml(&text, path)
-    }
-
-    /// The configuration as TOML (written next to every run).
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("SpanConfig has only TOML-representable fields")
-    }
-
     /// Checks ranges that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, reason: String| Err(ConfigError::Invalid { field, reason });
@@ -447,9 +465,12 @@ impl SpanConfig {
     }
 }
 
+crate::config::toml_file!(SpanConfig);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn defaults_are_the_papers() {

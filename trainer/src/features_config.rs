@@ -8,7 +8,7 @@
     )
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -223,30 +223,6 @@ impl FeaturesConfig {
         }
     }
 
-    /// Parses TOML text; `origin` names the source in errors.
-    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: origin.to_owned(),
-            source,
-        })?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Reads and validates a TOML file.
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_toml(&text, path)
-    }
-
-    /// The configuration as TOML.
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("FeaturesConfig is TOML-representable")
-    }
-
     /// Checks every value's range.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, reason: &str| {
@@ -343,9 +319,12 @@ impl FeaturesConfig {
     }
 }
 
+crate::config::toml_file!(FeaturesConfig);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn presets_validate_and_round_trip_through_toml() {

@@ -1,8 +1,6 @@
 //! Configuration of `trainer train-digits`: the SPAN network shape (shared with the
 //! vehicle network), the generalised losses and optimisation, two presets and TOML files.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Backbone, ConfigError, ModelConfig};
@@ -135,31 +133,6 @@ impl DigitsPreset {
 }
 
 impl DigitsConfig {
-    /// Parses TOML text; `origin` names the source in errors. Missing fields keep the `cpu`
-    /// preset's values.
-    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
-        let config: DigitsConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: origin.to_owned(),
-            source,
-        })?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Reads and parses a TOML file.
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_toml(&text, path)
-    }
-
-    /// The configuration as TOML.
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("DigitsConfig has only TOML-representable fields")
-    }
-
     /// Checks ranges that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, reason: String| Err(ConfigError::Invalid { field, reason });
@@ -207,9 +180,12 @@ impl DigitsConfig {
     }
 }
 
+crate::config::toml_file!(DigitsConfig);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn shipped_config_is_the_cpu_preset_and_presets_round_trip() {

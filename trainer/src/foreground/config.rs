@@ -3,8 +3,6 @@
 //! TOML and validation. The CNN's `[model]` table is SPAN's (`CNN_mask` plus one generator),
 //! validated by the same rules.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, ModelConfig, Preset, SpanConfig};
@@ -137,31 +135,6 @@ impl ForegroundConfig {
         }
     }
 
-    /// Parses TOML text; `origin` names the source in errors. Missing fields keep the
-    /// paper's defaults.
-    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: origin.to_owned(),
-            source,
-        })?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Reads and parses a TOML file.
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_toml(&text, path)
-    }
-
-    /// The configuration as TOML (written next to the run).
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("ForegroundConfig has only TOML-representable fields")
-    }
-
     /// Checks ranges that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, reason: String| Err(ConfigError::Invalid { field, reason });
@@ -212,9 +185,12 @@ impl ForegroundConfig {
     }
 }
 
+crate::config::toml_file!(ForegroundConfig);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn presets_are_valid_and_round_trip_through_toml() {
