@@ -27,6 +27,8 @@ pub mod files;
 pub mod grabcut;
 pub mod picture;
 pub mod pipeline;
+#[cfg(feature = "torch")]
+pub mod predict;
 pub mod refine;
 pub mod report;
 pub mod score;

@@ -182,7 +182,8 @@ fn cnn_stage(
     };
     let device = tch::Device::cuda_if_available();
     let (saved, model) = SegNet::load(&run, device)?;
-    let (written, failed) = segnet::predict_masks(&model, &saved, all_images, &out.join(FG_DIR))?;
+    let (written, failed) =
+        crate::foreground::predict::predict_masks(&model, &saved, all_images, &out.join(FG_DIR))?;
     tracing::info!(
         written,
         failed = failed.len(),

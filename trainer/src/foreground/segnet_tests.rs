@@ -1,5 +1,7 @@
 use super::*;
 use crate::config::Preset;
+use crate::foreground::files;
+use image::{GrayImage, Luma};
 
 /// `n` images of a bright box on a dark cluttered background, with masks; the masks of the
 /// first `wrong` images are empty (a GrabCut failure).
@@ -158,7 +160,8 @@ fn predicted_masks_have_each_image_size_and_bad_images_are_named() {
     std::fs::write(&bad, b"not a jpeg").expect("write");
     let out = dir.path().join("masks");
     let (written, failed) =
-        predict_masks(&model, &c, &[img.clone(), bad.clone()], &out).expect("predicts");
+        crate::foreground::predict::predict_masks(&model, &c, &[img.clone(), bad.clone()], &out)
+            .expect("predicts");
     assert_eq!(written, 1);
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].0, bad);
