@@ -5,6 +5,7 @@ use rand::Rng;
 
 use crate::synth::degrade::Degradation;
 use crate::synth::mesh::{Vec3, cross, dot, normalize, sub};
+use crate::synth::preset::Look;
 use crate::synth::raster::Intrinsics;
 
 /// Light of one camera's scene, fixed relative to the camera's viewing direction.
@@ -37,23 +38,56 @@ pub struct CameraSpec {
     pub degradation: Degradation,
 }
 
-/// Draws `count` cameras with varied placement, light and degradation.
-pub fn plan(count: u32, backgrounds: usize, rng: &mut impl Rng) -> Vec<CameraSpec> {
+/// Draws `count` cameras with varied placement, light and degradation, in `look`'s ranges:
+/// the held-out look places cameras higher, nearer or farther, with darker or brighter
+/// ambient light, stronger colour casts, and takes the photographs from the other end of the
+/// list.
+pub fn plan(count: u32, backgrounds: usize, look: Look, rng: &mut impl Rng) -> Vec<CameraSpec> {
+    let n = backgrounds.max(1);
     (1..=count)
-        .map(|number| {
-            let warm = rng.random_range(-0.12f32..0.12);
-            CameraSpec {
-                number,
-                background: (number as usize - 1) % backgrounds.max(1),
-                elevation_deg: rng.random_range(8.0..35.0),
-                distance: rng.random_range(1.6..3.2),
-                light: Light {
-                    azimuth_deg: rng.random_range(-150.0..150.0),
-                    elevation_deg: rng.random_range(25.0..70.0),
-                    colour: [1.0 + warm, 1.0, 1.0 - warm],
-                    ambient: rng.random_range(0.30..0.50),
-                },
-                degradation: Degradation::random(rng),
+        .map(|number| match look {
+            Look::Standard => {
+                let warm = rng.random_range(-0.12f32..0.12);
+                CameraSpec {
+                    number,
+                    background: (number as usize - 1) % n,
+                    elevation_deg: rng.random_range(8.0..35.0),
+                    distance: rng.random_range(1.6..3.2),
+                    light: Light {
+                        azimuth_deg: rng.random_range(-150.0..150.0),
+                        elevation_deg: rng.random_range(25.0..70.0),
+                        colour: [1.0 + warm, 1.0, 1.0 - warm],
+                        ambient: rng.random_range(0.30..0.50),
+                    },
+                    degradation: Degradation::random(rng),
+                }
+            }
+            Look::Holdout => {
+                let cast =
+                    rng.random_range(0.12f32..0.22) * if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+                let distance = if rng.random_bool(0.5) {
+                    rng.random_range(1.3..1.6)
+                } else {
+                    rng.random_range(3.2..4.2)
+                };
+                let ambient = if rng.random_bool(0.5) {
+                    rng.random_range(0.18..0.30)
+                } else {
+                    rng.random_range(0.50..0.62)
+                };
+                CameraSpec {
+                    number,
+                    background: n - 1 - (number as usize - 1) % n,
+                    elevation_deg: rng.random_range(36.0..50.0),
+                    distance,
+                    light: Light {
+                        azimuth_deg: rng.random_range(-150.0..150.0),
+                        elevation_deg: rng.random_range(15.0..80.0),
+                        colour: [1.0 + cast, 1.0 - cast.abs() * 0.3, 1.0 - cast],
+                        ambient,
+                    },
+                    degradation: Degradation::random(rng),
+                }
             }
         })
         .collect()
@@ -154,6 +188,36 @@ mod tests {
 
     fn close(a: Vec3, b: Vec3) -> bool {
         (0..3).all(|k| (a[k] - b[k]).abs() < 1e-5)
+    }
+
+    #[test]
+    fn holdout_cameras_stand_where_training_cameras_never_do() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let standard = plan(40, 19, Look::Standard, &mut rng);
+        let holdout = plan(4, 19, Look::Holdout, &mut rng);
+        let max_elev = standard.iter().map(|c| c.elevation_deg).fold(0.0, f32::max);
+        for c in &holdout {
+            assert!(
+                c.elevation_deg > max_elev,
+                "{} vs {max_elev}",
+                c.elevation_deg
+            );
+            assert!(!(1.6..3.2).contains(&c.distance), "{}", c.distance);
+            assert!(
+                !(0.30..0.50).contains(&c.light.ambient),
+                "{}",
+                c.light.ambient
+            );
+        }
+        // The first cameras of each look use different photographs.
+        let bg = |cams: &[CameraSpec]| {
+            cams.iter()
+                .take(4)
+                .map(|c| c.background)
+                .collect::<Vec<_>>()
+        };
+        assert!(bg(&standard).iter().all(|b| !bg(&holdout).contains(b)));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::synth::contact;
 use crate::synth::identity::{self, Identity};
 use crate::synth::layout::{self, Record, Split};
 use crate::synth::mesh::catalog::{self, Source, VEHICLES, VehicleSpec};
-use crate::synth::preset::{Preset, PresetName};
+use crate::synth::preset::{Look, Preset, PresetName};
 use crate::synth::scene::{CropView, Photo, Rendered, render_crop};
 use crate::synth::shade::PreparedMesh;
 use crate::synth::view::{View, orientation};
@@ -111,7 +111,15 @@ pub struct World {
 pub fn plan_world(preset: &Preset, seed: u64, photos: usize) -> World {
     let order = vehicle_order();
     let mut rng = rng_for(seed, 1, 0);
-    let mut identities = identity::plan(preset.identities, order.len(), &mut rng);
+    let mut identities = identity::plan(
+        preset.identities,
+        order.len(),
+        match preset.look {
+            Look::Standard => identity::STANDARD_COLOURS,
+            Look::Holdout => identity::HOLDOUT_COLOURS,
+        },
+        &mut rng,
+    );
     // Only load meshes in use; renumber to a dense list.
     let mut used: Vec<usize> = identities.iter().map(|i| i.mesh).collect();
     used.sort_unstable();
@@ -120,7 +128,12 @@ pub fn plan_world(preset: &Preset, seed: u64, photos: usize) -> World {
         i.mesh = used.iter().position(|&u| u == i.mesh).unwrap_or(0);
     }
     let specs = used.iter().map(|&u| order[u]).collect();
-    let cameras = camera::plan(preset.cameras, photos, &mut rng_for(seed, 2, 0));
+    let cameras = camera::plan(
+        preset.cameras,
+        photos,
+        preset.look,
+        &mut rng_for(seed, 2, 0),
+    );
     let mut train = preset.train_identities();
     // Keep twin pairs on one side of the split.
     if identities

@@ -81,7 +81,9 @@ impl Decal {
     }
 }
 
-/// Named body colours with their VeRi-776 colour ids.
+/// Named body colours with their VeRi-776 colour ids: [`STANDARD_COLOURS`] for the
+/// training look, [`HOLDOUT_COLOURS`] (other hues and shades, nearest VeRi id) for the
+/// held-out look.
 pub const PALETTE: &[(&str, u8, Vec3)] = &[
     ("yellow", 1, [0.85, 0.70, 0.08]),
     ("orange", 2, [0.85, 0.35, 0.05]),
@@ -93,7 +95,22 @@ pub const PALETTE: &[(&str, u8, Vec3)] = &[
     ("golden", 8, [0.70, 0.55, 0.25]),
     ("brown", 9, [0.35, 0.20, 0.10]),
     ("black", 10, [0.05, 0.05, 0.06]),
+    ("teal", 3, [0.05, 0.42, 0.40]),
+    ("purple", 6, [0.35, 0.10, 0.45]),
+    ("pink", 5, [0.85, 0.40, 0.55]),
+    ("olive", 3, [0.38, 0.40, 0.12]),
+    ("maroon", 5, [0.38, 0.05, 0.12]),
+    ("sky", 6, [0.40, 0.62, 0.85]),
+    ("beige", 8, [0.78, 0.70, 0.55]),
+    ("lime", 3, [0.50, 0.80, 0.15]),
+    ("steel", 4, [0.30, 0.36, 0.45]),
+    ("cream", 7, [0.92, 0.88, 0.72]),
 ];
+
+/// The training look's colours in [`PALETTE`].
+pub const STANDARD_COLOURS: std::ops::Range<usize> = 0..10;
+/// The held-out look's colours in [`PALETTE`].
+pub const HOLDOUT_COLOURS: std::ops::Range<usize> = 10..20;
 
 /// One vehicle identity.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -123,13 +140,13 @@ impl Identity {
 
 const SIDES: [Side; 5] = [Side::Left, Side::Right, Side::Front, Side::Rear, Side::Top];
 
-fn random_decal(rng: &mut impl Rng, side: Side) -> Decal {
+fn random_decal(rng: &mut impl Rng, side: Side, colours: &std::ops::Range<usize>) -> Decal {
     let shape = match rng.random_range(0..3) {
         0 => Shape::Disc,
         1 => Shape::Rectangle,
         _ => Shape::Stripe,
     };
-    let colour = PALETTE[rng.random_range(0..PALETTE.len())].2;
+    let colour = PALETTE[rng.random_range(colours.clone())].2;
     let (c0, c1) = match side {
         Side::Left | Side::Right => (rng.random_range(0.25..0.75), rng.random_range(0.3..0.55)),
         Side::Front | Side::Rear => (rng.random_range(0.3..0.7), rng.random_range(0.35..0.6)),
@@ -150,8 +167,13 @@ fn random_decal(rng: &mut impl Rng, side: Side) -> Decal {
 
 /// Plans `count` identities over `meshes` meshes. About a quarter are twins of the
 /// previous identity with one extra sticker on one side; the rest get a random colour and
-/// zero to two stickers.
-pub fn plan(count: u32, meshes: usize, rng: &mut impl Rng) -> Vec<Identity> {
+/// zero to two stickers, body and sticker colours from `colours` (indices into [`PALETTE`]).
+pub fn plan(
+    count: u32,
+    meshes: usize,
+    colours: std::ops::Range<usize>,
+    rng: &mut impl Rng,
+) -> Vec<Identity> {
     let mut out: Vec<Identity> = Vec::with_capacity(count as usize);
     for id in 1..=count {
         let twin = match out.last() {
@@ -162,7 +184,7 @@ pub fn plan(count: u32, meshes: usize, rng: &mut impl Rng) -> Vec<Identity> {
             Some(prev) => {
                 let mut decals = prev.decals.clone();
                 let side = SIDES[rng.random_range(0..SIDES.len())];
-                decals.push(random_decal(rng, side));
+                decals.push(random_decal(rng, side, &colours));
                 Identity {
                     id,
                     mesh: prev.mesh,
@@ -176,13 +198,13 @@ pub fn plan(count: u32, meshes: usize, rng: &mut impl Rng) -> Vec<Identity> {
                 let decals = (0..n)
                     .map(|_| {
                         let side = SIDES[rng.random_range(0..SIDES.len())];
-                        random_decal(rng, side)
+                        random_decal(rng, side, &colours)
                     })
                     .collect();
                 Identity {
                     id,
                     mesh: (id as usize - 1) % meshes.max(1),
-                    colour: rng.random_range(0..PALETTE.len()),
+                    colour: rng.random_range(colours.clone()),
                     decals,
                     twin_of: None,
                 }
@@ -201,7 +223,7 @@ mod tests {
 
     #[test]
     fn twins_differ_by_exactly_one_sticker() {
-        let ids = plan(200, 7, &mut ChaCha8Rng::seed_from_u64(3));
+        let ids = plan(200, 7, STANDARD_COLOURS, &mut ChaCha8Rng::seed_from_u64(3));
         assert_eq!(ids.len(), 200);
         let twins: Vec<&Identity> = ids.iter().filter(|i| i.twin_of.is_some()).collect();
         assert!(twins.len() > 20, "expected some twins, got {}", twins.len());
@@ -215,12 +237,26 @@ mod tests {
     }
 
     #[test]
+    fn holdout_colours_never_meet_the_standard_ones() {
+        let ids = plan(100, 7, HOLDOUT_COLOURS, &mut ChaCha8Rng::seed_from_u64(4));
+        assert!(ids.iter().all(|i| HOLDOUT_COLOURS.contains(&i.colour)));
+        let standard: Vec<Vec3> = PALETTE[STANDARD_COLOURS].iter().map(|p| p.2).collect();
+        for i in &ids {
+            assert!(!standard.contains(&i.body()));
+            assert!(i.decals.iter().all(|d| !standard.contains(&d.colour)));
+        }
+    }
+
+    #[test]
     fn same_seed_same_plan() {
-        let a = plan(50, 5, &mut ChaCha8Rng::seed_from_u64(9));
-        let b = plan(50, 5, &mut ChaCha8Rng::seed_from_u64(9));
+        let a = plan(50, 5, STANDARD_COLOURS, &mut ChaCha8Rng::seed_from_u64(9));
+        let b = plan(50, 5, STANDARD_COLOURS, &mut ChaCha8Rng::seed_from_u64(9));
         assert_eq!(a, b);
         assert!(a.iter().all(|i| i.mesh < 5));
-        assert_ne!(a, plan(50, 5, &mut ChaCha8Rng::seed_from_u64(10)));
+        assert_ne!(
+            a,
+            plan(50, 5, STANDARD_COLOURS, &mut ChaCha8Rng::seed_from_u64(10))
+        );
     }
 
     #[test]

@@ -467,8 +467,13 @@ pub(crate) mod tests {
             height: 8,
             pixels: (0..64).map(|i| [i as f32 / 64.0, 0.5, 0.2]).collect(),
         };
-        let cam = crate::synth::camera::plan(1, 1, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1))
-            .remove(0);
+        let cam = crate::synth::camera::plan(
+            1,
+            1,
+            crate::synth::preset::Look::Standard,
+            &mut rand_chacha::ChaCha8Rng::seed_from_u64(1),
+        )
+        .remove(0);
         let v = CropView {
             azimuth_deg: 30.0,
             width: 32,

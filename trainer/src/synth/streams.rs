@@ -364,8 +364,13 @@ mod tests {
 
     #[test]
     fn position_runs_across_the_road_and_stops() {
-        let cam = crate::synth::camera::plan(1, 1, &mut rand_chacha::ChaCha8Rng::seed_from_u64(2))
-            .remove(0);
+        let cam = crate::synth::camera::plan(
+            1,
+            1,
+            crate::synth::preset::Look::Standard,
+            &mut rand_chacha::ChaCha8Rng::seed_from_u64(2),
+        )
+        .remove(0);
         let st = street(&cam, 0, 320, 180);
         let pass = Pass {
             identity: 0,
