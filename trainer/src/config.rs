@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::train::span_views::ViewLabels;
 use crate::train::view::View;
 
 /// Errors reading or checking a configuration.
@@ -51,6 +52,10 @@ pub enum ConfigError {
 pub enum Backbone {
     /// MobileNetV2 `features[:14]` (stride 16, 96 channels); ImageNet weights available.
     MobilenetV2,
+    /// MobileNetV2 `features[:14]` with `features[7:14]` at stride 1 and dilation 2 (stride
+    /// 8, 96 channels, the same ImageNet weights): SPAN's stage 1 at the paper's stride,
+    /// fine enough to place a part boundary. SPAN only.
+    MobilenetV2Dilated,
     /// ResNet-34 conv1–conv4 without the max-pool (stride 8, 256 channels), as the paper.
     Resnet34,
     /// ResNet-50 conv1–conv4 with the max-pool (stride 16, 1,024 channels): the paper's
@@ -91,6 +96,9 @@ pub struct ModelConfig {
     pub input_size: u32,
     /// Channels of the first generative block; each following block halves them.
     pub generator_width: u32,
+    /// MobileNetV2 only: how many `features` entries keep their ImageNet values (computed
+    /// once per training image and cached); 0 trains the whole stage 1.
+    pub frozen_layers: u32,
 }
 
 impl Default for ModelConfig {
@@ -101,6 +109,7 @@ impl Default for ModelConfig {
             weights: None,
             input_size: 192,
             generator_width: 128,
+            frozen_layers: 0,
         }
     }
 }
@@ -122,6 +131,9 @@ pub struct LossConfig {
     pub max_area: MaxAreaTable,
     /// Margins `m_{i,j}` of the diversity loss.
     pub margin: MarginTable,
+    /// eq. 3 on masks averaged over this many pixels per axis (1: the paper's, per pixel;
+    /// see [`crate::loss::pooled`]).
+    pub div_pool: u32,
 }
 
 /// Supplementary Table 1, one row per viewpoint.
@@ -195,6 +207,7 @@ impl Default for LossConfig {
             lambda_div: 1.0,
             max_area: MaxAreaTable::default(),
             margin: MarginTable::default(),
+            div_pool: 1,
         }
     }
 }
@@ -221,6 +234,8 @@ pub struct TrainConfig {
     /// e.g. the output of `trainer foreground` for a dataset without masks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fg_masks: Option<PathBuf>,
+    /// View labels and batch mix (`[train.views]`).
+    pub views: ViewLabels,
 }
 
 impl Default for TrainConfig {
@@ -234,6 +249,7 @@ impl Default for TrainConfig {
             checkpoint_every: 500,
             threads: 0,
             fg_masks: None,
+            views: ViewLabels::default(),
         }
     }
 }
@@ -256,7 +272,9 @@ pub enum Preset {
     /// Seconds on a CPU: 64 px, batch 4, 20 steps, one libtorch thread (tests and smoke
     /// runs; several threads on a small model mostly wait on each other).
     Tiny,
-    /// CPU-scale: MobileNetV2 with ImageNet weights, 128 px, batch 16, 2,000 steps.
+    /// CPU-scale: MobileNetV2 dilated to stride 8 with ImageNet weights (`features[:11]`
+    /// frozen and cached), generators of width 64, 128 px, batch 16, Adam 1e-3, 3,000 steps,
+    /// eq. 3 on 8×8-pooled masks, labels from the azimuth in the authors' view mix.
     Cpu,
     /// The paper: ResNet-34 conv1–conv4, 192 px, batch 32, Adam 1e-4 (GPU).
     Paper,
@@ -270,22 +288,29 @@ impl Preset {
             Preset::Paper => paper,
             Preset::Cpu => SpanConfig {
                 model: ModelConfig {
-                    backbone: Backbone::MobilenetV2,
+                    backbone: Backbone::MobilenetV2Dilated,
                     pretrained: true,
                     input_size: 128,
+                    generator_width: 64,
+                    frozen_layers: 11,
                     ..paper.model
+                },
+                loss: LossConfig {
+                    div_pool: 8,
+                    ..paper.loss
                 },
                 train: TrainConfig {
                     batch_size: 16,
-                    steps: 2000,
+                    steps: 3000,
+                    learning_rate: 1e-3,
                     checkpoint_every: 250,
+                    views: ViewLabels::azimuth_authors_mix(),
                     ..paper.train
                 },
-                ..paper
             },
             Preset::Tiny => SpanConfig {
                 model: ModelConfig {
-                    backbone: Backbone::MobilenetV2,
+                    backbone: Backbone::MobilenetV2Dilated,
                     pretrained: false,
                     input_size: 64,
                     generator_width: 32,
@@ -310,6 +335,7 @@ impl Backbone {
     pub const fn stride(self) -> u32 {
         match self {
             Backbone::MobilenetV2 => 16,
+            Backbone::MobilenetV2Dilated => 8,
             Backbone::Resnet34 => 8,
             Backbone::Resnet50 => 16,
         }
@@ -327,7 +353,7 @@ impl Backbone {
     /// torchvision's name of the full network (`torchvision.models.<name>`).
     pub const fn torchvision_name(self) -> &'static str {
         match self {
-            Backbone::MobilenetV2 => "mobilenet_v2",
+            Backbone::MobilenetV2 | Backbone::MobilenetV2Dilated => "mobilenet_v2",
             Backbone::Resnet34 => "resnet34",
             Backbone::Resnet50 => "resnet50",
         }
@@ -336,7 +362,7 @@ impl Backbone {
     /// Whether ImageNet weights ship with the install (only MobileNetV2's do); the others
     /// need `model.weights`.
     pub const fn weights_installed(self) -> bool {
-        matches!(self, Backbone::MobilenetV2)
+        matches!(self, Backbone::MobilenetV2 | Backbone::MobilenetV2Dilated)
     }
 
     /// Why `pretrained` without `weights` cannot work for this backbone, if it cannot.
@@ -406,6 +432,26 @@ impl SpanConfig {
                 format!("{size} is not a positive multiple of the backbone stride {stride}"),
             );
         }
+        if self.model.frozen_layers > 0 {
+            if !matches!(
+                self.model.backbone,
+                Backbone::MobilenetV2 | Backbone::MobilenetV2Dilated
+            ) {
+                return invalid(
+                    "model.frozen_layers",
+                    "only MobileNetV2 stage 1 can be frozen in part".into(),
+                );
+            }
+            if self.model.frozen_layers > 14 || !self.model.pretrained {
+                return invalid(
+                    "model.frozen_layers",
+                    format!(
+                        "{} must be at most 14 (stage 1's entries) and needs pretrained weights",
+                        self.model.frozen_layers
+                    ),
+                );
+            }
+        }
         if self.model.generator_width < 2 {
             return invalid("model.generator_width", "must be at least 2".into());
         }
@@ -431,6 +477,15 @@ impl SpanConfig {
         }
         if self.train.checkpoint_every == 0 {
             return invalid("train.checkpoint_every", "must be positive".into());
+        }
+        if self.loss.div_pool == 0 || self.loss.div_pool > self.model.input_size {
+            return invalid(
+                "loss.div_pool",
+                format!("{} must lie in 1..=input_size", self.loss.div_pool),
+            );
+        }
+        if let Err((field, reason)) = self.train.views.validate() {
+            return invalid(field, reason);
         }
         let l = &self.loss;
         for (field, v) in [

@@ -244,6 +244,13 @@ impl FeaturesConfig {
         if self.model.dim == 0 {
             return invalid("model.dim", "must be positive");
         }
+        if self.model.backbone == Backbone::MobilenetV2Dilated {
+            return invalid(
+                "model.backbone",
+                "mobilenet_v2_dilated is SPAN's stage 1; the feature network uses mobilenet_v2, \
+                 resnet34 or resnet50",
+            );
+        }
         if !self.model.stage2_head && self.model.backbone != Backbone::MobilenetV2 {
             return invalid(
                 "model.stage2_head",

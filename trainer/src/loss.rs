@@ -110,18 +110,33 @@ pub fn all_pairs(n: i64, margin: f64) -> Vec<(i64, i64, f64)> {
         .collect()
 }
 
-/// All three terms and `L_step1`.
+/// `masks` averaged over `pool`×`pool` cells (unchanged for `pool` ≤ 1).
+///
+/// eq. 3 on pixels is satisfied by any fine interleaving of two masks (a checkerboard of
+/// front and side has no overlap); the feature network pools the masks to its own, coarser
+/// grid, where such an interleaving is a flat half-and-half. eq. 3 on pooled masks asks the
+/// masks to be apart at that scale too. A deviation from the paper (`loss.div_pool`, default
+/// 1 = the paper's eq. 3).
+pub fn pooled(masks: &Tensor, pool: i64) -> Tensor {
+    if pool <= 1 {
+        masks.shallow_clone()
+    } else {
+        masks.avg_pool2d([pool, pool], [pool, pool], [0, 0], true, true, None)
+    }
+}
+
+/// All three terms and `L_step1`; eq. 3 on masks pooled over `div_pool` pixels.
 pub fn span_losses(
     masks: &Tensor,
     labels: &Tensor,
     fg: &Tensor,
     max_area: &Tensor,
-    margins: Margins,
+    (margins, div_pool): (Margins, i64),
     lambdas: Lambdas,
 ) -> SpanLosses {
     let recon = recon_loss(masks, labels, fg);
     let area = area_loss(masks, fg, max_area);
-    let div = diversity_loss(masks, margins);
+    let div = diversity_loss(&pooled(masks, div_pool), margins);
     let total = &recon * lambdas.recon + &area * lambdas.area + &div * lambdas.div;
     SpanLosses {
         recon,
@@ -212,7 +227,7 @@ mod tests {
             &labels,
             &fg,
             &caps,
-            [0.0, 0.04, 0.04],
+            ([0.0, 0.04, 0.04], 1),
             Lambdas {
                 recon: 1.0,
                 area: 0.5,
@@ -221,6 +236,17 @@ mod tests {
         );
         close(&l.total, 0.03125 + 0.5 * 0.15 + 0.07375);
         close(&l.recon, 0.03125);
+    }
+
+    #[test]
+    fn pooled_diversity_sees_an_interleaving() {
+        // Front and side in a 2×2 checkerboard: no overlap per pixel, half and half per cell.
+        let f = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0]).view([1, 1, 2, 2]);
+        let s = Tensor::from_slice(&[0.0f32, 1.0, 1.0, 0.0]).view([1, 1, 2, 2]);
+        let r = Tensor::zeros([1, 1, 2, 2], (Kind::Float, tch::Device::Cpu));
+        let masks = Tensor::cat(&[f, r, s], 1);
+        close(&diversity_loss(&pooled(&masks, 1), [0.0; 3]), 0.0);
+        close(&diversity_loss(&pooled(&masks, 2), [0.0; 3]), 0.25);
     }
 
     #[test]
@@ -311,7 +337,7 @@ mod tests {
             &labels,
             &fg,
             &caps,
-            [0.0, 0.04, 0.04],
+            ([0.0, 0.04, 0.04], 1),
             Lambdas {
                 recon: 1.0,
                 area: 0.5,

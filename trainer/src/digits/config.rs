@@ -106,6 +106,7 @@ impl DigitsPreset {
                 weights: None,
                 input_size: 96,
                 generator_width: 64,
+                frozen_layers: 0,
             },
             loss: DigitsLossConfig::default(),
             train: DigitsTrainConfig::default(),

@@ -6,7 +6,9 @@ use spanreid_edge::infer::graph::Attr;
 use super::ExportError;
 use super::emit::{ConvShape, Emitter};
 use crate::config::{Backbone, Stage2Options};
-use crate::model::backbone::{MOBILENET_V2_SPLIT, MobileLayer, mobilenet_v2_layers, stage2_end};
+use crate::model::backbone::{
+    MOBILENET_V2_SPLIT, MobileLayer, mobilenet_v2_geometry, mobilenet_v2_layers, stage2_end,
+};
 use crate::model::resnet50::{self, EXPANSION, LayerSpec};
 
 /// Which part of the backbone.
@@ -23,6 +25,7 @@ fn shape(stride: i64, pad: i64, groups: i64) -> ConvShape {
         stride,
         pad,
         groups,
+        dilation: 1,
     }
 }
 
@@ -32,14 +35,17 @@ fn conv_bn_relu6(
     x: &str,
     p: &str,
     kernel: i64,
-    stride: i64,
+    (stride, dilation): (i64, i64),
     groups: i64,
 ) -> Result<String, ExportError> {
     let c = e.conv(
         x,
         &format!("{p}.0"),
         Some(&format!("{p}.1")),
-        shape(stride, (kernel - 1) / 2, groups),
+        ConvShape {
+            dilation,
+            ..shape(stride, dilation * (kernel - 1) / 2, groups)
+        },
         &format!("{p}.conv"),
     )?;
     Ok(e.relu6(&c, &format!("{p}.out")))
@@ -50,17 +56,24 @@ fn inverted_residual(
     x: &str,
     p: &str,
     c_in: i64,
-    layer: (i64, i64, i64),
+    layer: (i64, i64, (i64, i64)),
 ) -> Result<String, ExportError> {
-    let (expand, c_out, stride) = layer;
+    let (expand, c_out, (stride, dilation)) = layer;
     let hidden = c_in * expand;
     let mut y = x.to_owned();
     let mut idx = 0;
     if expand != 1 {
-        y = conv_bn_relu6(e, &y, &format!("{p}.conv.0"), 1, 1, 1)?;
+        y = conv_bn_relu6(e, &y, &format!("{p}.conv.0"), 1, (1, 1), 1)?;
         idx = 1;
     }
-    y = conv_bn_relu6(e, &y, &format!("{p}.conv.{idx}"), 3, stride, hidden)?;
+    y = conv_bn_relu6(
+        e,
+        &y,
+        &format!("{p}.conv.{idx}"),
+        3,
+        (stride, dilation),
+        hidden,
+    )?;
     y = e.conv(
         &y,
         &format!("{p}.conv.{}", idx + 1),
@@ -79,6 +92,7 @@ fn mobilenet_v2(
     x: &str,
     prefix: &str,
     range: std::ops::Range<usize>,
+    dilated: bool,
 ) -> Result<String, ExportError> {
     let mut c_in = 3;
     let mut y = x.to_owned();
@@ -92,7 +106,7 @@ fn mobilenet_v2(
         c_in = match layer {
             MobileLayer::Stem => {
                 if build {
-                    y = conv_bn_relu6(e, &y, &p, 3, 2, 1)?;
+                    y = conv_bn_relu6(e, &y, &p, 3, (2, 1), 1)?;
                 }
                 32
             }
@@ -102,13 +116,14 @@ fn mobilenet_v2(
                 stride,
             } => {
                 if build {
-                    y = inverted_residual(e, &y, &p, c_in, (expand, out, stride))?;
+                    let geometry = mobilenet_v2_geometry(i, stride, dilated);
+                    y = inverted_residual(e, &y, &p, c_in, (expand, out, geometry))?;
                 }
                 out
             }
             MobileLayer::Head => {
                 if build {
-                    y = conv_bn_relu6(e, &y, &p, 1, 1, 1)?;
+                    y = conv_bn_relu6(e, &y, &p, 1, (1, 1), 1)?;
                 }
                 1280
             }
@@ -264,10 +279,19 @@ pub fn stage(
 ) -> Result<String, ExportError> {
     match (backbone, part) {
         (Backbone::MobilenetV2, StagePart::One) => {
-            mobilenet_v2(e, x, prefix, 0..MOBILENET_V2_SPLIT)
+            mobilenet_v2(e, x, prefix, 0..MOBILENET_V2_SPLIT, false)
         }
-        (Backbone::MobilenetV2, StagePart::Two(options)) => {
-            mobilenet_v2(e, x, prefix, MOBILENET_V2_SPLIT..stage2_end(options.head))
+        (Backbone::MobilenetV2Dilated, StagePart::One) => {
+            mobilenet_v2(e, x, prefix, 0..MOBILENET_V2_SPLIT, true)
+        }
+        (Backbone::MobilenetV2 | Backbone::MobilenetV2Dilated, StagePart::Two(options)) => {
+            mobilenet_v2(
+                e,
+                x,
+                prefix,
+                MOBILENET_V2_SPLIT..stage2_end(options.head),
+                false,
+            )
         }
         (Backbone::Resnet34, StagePart::One) => {
             let y = e.conv(

@@ -58,6 +58,8 @@ pub struct ConvShape {
     pub pad: i64,
     /// Groups (channels for a depth-wise convolution).
     pub groups: i64,
+    /// Dilation (both axes).
+    pub dilation: i64,
 }
 
 impl<'a> Emitter<'a> {
@@ -214,6 +216,7 @@ impl<'a> Emitter<'a> {
                 Attr::Ints("kernel_shape", k),
                 Attr::Ints("strides", vec![shape.stride; 2]),
                 Attr::Ints("pads", vec![p; 4]),
+                Attr::Ints("dilations", vec![shape.dilation; 2]),
                 Attr::Int("group", shape.groups),
             ],
         ))

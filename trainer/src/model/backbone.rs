@@ -2,7 +2,9 @@
 //! with torchvision's parameter names so ImageNet state_dicts load by name.
 //!
 //! - MobileNetV2: stage 1 = `features[:14]` (96 channels, stride 16), stage 2 =
-//!   `features[14:]` (1280 channels, stride 32).
+//!   `features[14:]` (1280 channels, stride 32). The dilated variant keeps `features[7:14]`
+//!   at stride 8 (the stride-2 block at stride 1, the blocks after it with dilation 2, as
+//!   DeepLab does), so the same ImageNet weights give a map twice as fine.
 //! - ResNet-34: stage 1 = conv1, bn1, layer1–layer3 without the max-pool, as in the
 //!   authors' SPAN code (256 channels, stride 8); stage 2 = layer4 (512 channels, stride 16).
 //! - ResNet-50 (the paper's feature network, see [`resnet50`]): stage 1 = conv1–conv4 with
@@ -71,6 +73,21 @@ pub fn mobilenet_v2_layers() -> Vec<MobileLayer> {
 /// Index of the first MobileNetV2 `features` entry of stage 2.
 pub const MOBILENET_V2_SPLIT: usize = 14;
 
+/// First MobileNetV2 `features` entry that the dilated variant runs at stride 8.
+pub const MOBILENET_V2_DILATE_FROM: usize = 7;
+
+/// (stride, dilation) of the depth-wise convolution of `features[index]`, whose stride in
+/// MobileNetV2 is `stride`; `dilated` keeps stage 1 at stride 8.
+pub fn mobilenet_v2_geometry(index: usize, stride: i64, dilated: bool) -> (i64, i64) {
+    if !dilated || !(MOBILENET_V2_DILATE_FROM..MOBILENET_V2_SPLIT).contains(&index) {
+        (stride, 1)
+    } else if index == MOBILENET_V2_DILATE_FROM {
+        (1, 1)
+    } else {
+        (1, 2)
+    }
+}
+
 /// One past the last MobileNetV2 `features` entry of stage 2, with or without the head.
 pub fn stage2_end(head: bool) -> usize {
     let all = mobilenet_v2_layers().len();
@@ -82,12 +99,13 @@ fn conv_bn_relu6(
     c_in: i64,
     c_out: i64,
     kernel: i64,
-    stride: i64,
+    (stride, dilation): (i64, i64),
     groups: i64,
 ) -> nn::SequentialT {
     let cfg = nn::ConvConfig {
         stride,
-        padding: (kernel - 1) / 2,
+        padding: dilation * (kernel - 1) / 2,
+        dilation,
         groups,
         bias: false,
         ..Default::default()
@@ -103,18 +121,25 @@ fn inverted_residual(
     c_in: i64,
     c_out: i64,
     expand: i64,
-    stride: i64,
+    (stride, dilation): (i64, i64),
 ) -> impl ModuleT + use<> {
     let hidden = c_in * expand;
     let p = &p / "conv";
     let mut body = nn::seq_t();
     let mut idx = 0;
     if expand != 1 {
-        body = body.add(conv_bn_relu6(&p / idx, c_in, hidden, 1, 1, 1));
+        body = body.add(conv_bn_relu6(&p / idx, c_in, hidden, 1, (1, 1), 1));
         idx += 1;
     }
     body = body
-        .add(conv_bn_relu6(&p / idx, hidden, hidden, 3, stride, hidden))
+        .add(conv_bn_relu6(
+            &p / idx,
+            hidden,
+            hidden,
+            3,
+            (stride, dilation),
+            hidden,
+        ))
         .add(nn::conv2d(&p / (idx + 1), hidden, c_out, 1, nn::no_bias()))
         .add(nn::batch_norm2d(&p / (idx + 2), c_out, Default::default()));
     let residual = stride == 1 && c_in == c_out;
@@ -124,8 +149,8 @@ fn inverted_residual(
     })
 }
 
-/// MobileNetV2 `features[range]` under `p / "features"`.
-fn mobilenet_v2_features(p: &nn::Path<'_>, range: std::ops::Range<usize>) -> Stage {
+/// MobileNetV2 `features[range]` under `p / "features"`, dilated to stride 8 if asked.
+fn mobilenet_v2_features(p: &nn::Path<'_>, range: std::ops::Range<usize>, dilated: bool) -> Stage {
     let f = p / "features";
     let mut c_in = 3;
     let mut net = nn::seq_t();
@@ -138,7 +163,7 @@ fn mobilenet_v2_features(p: &nn::Path<'_>, range: std::ops::Range<usize>) -> Sta
         c_in = match layer {
             MobileLayer::Stem => {
                 if build {
-                    net = net.add(conv_bn_relu6(&f / i, c_in, 32, 3, 2, 1));
+                    net = net.add(conv_bn_relu6(&f / i, c_in, 32, 3, (2, 1), 1));
                 }
                 32
             }
@@ -148,13 +173,14 @@ fn mobilenet_v2_features(p: &nn::Path<'_>, range: std::ops::Range<usize>) -> Sta
                 stride,
             } => {
                 if build {
-                    net = net.add(inverted_residual(&f / i, c_in, out, expand, stride));
+                    let geometry = mobilenet_v2_geometry(i, stride, dilated);
+                    net = net.add(inverted_residual(&f / i, c_in, out, expand, geometry));
                 }
                 out
             }
             MobileLayer::Head => {
                 if build {
-                    net = net.add(conv_bn_relu6(&f / i, c_in, 1280, 1, 1, 1));
+                    net = net.add(conv_bn_relu6(&f / i, c_in, 1280, 1, (1, 1), 1));
                 }
                 1280
             }
@@ -224,7 +250,8 @@ fn resnet_layer(
 /// Stage 1 of `backbone` under `p` (parameter names as torchvision's under `p`).
 pub fn stage1(p: &nn::Path<'_>, backbone: Backbone) -> Stage {
     match backbone {
-        Backbone::MobilenetV2 => mobilenet_v2_features(p, 0..MOBILENET_V2_SPLIT),
+        Backbone::MobilenetV2 => mobilenet_v2_features(p, 0..MOBILENET_V2_SPLIT, false),
+        Backbone::MobilenetV2Dilated => mobilenet_v2_features(p, 0..MOBILENET_V2_SPLIT, true),
         Backbone::Resnet34 => {
             let cfg = nn::ConvConfig {
                 stride: 2,
@@ -251,12 +278,27 @@ pub fn stage1(p: &nn::Path<'_>, backbone: Backbone) -> Stage {
     }
 }
 
+/// Stage 1 of a MobileNetV2 `backbone` cut before `features[at]`: the first part (which a
+/// run may freeze and cache) and the rest; `None` for the ResNets.
+pub fn stage1_split(p: &nn::Path<'_>, backbone: Backbone, at: usize) -> Option<(Stage, Stage)> {
+    let dilated = match backbone {
+        Backbone::MobilenetV2 => false,
+        Backbone::MobilenetV2Dilated => true,
+        Backbone::Resnet34 | Backbone::Resnet50 => return None,
+    };
+    let at = at.min(MOBILENET_V2_SPLIT);
+    Some((
+        mobilenet_v2_features(p, 0..at, dilated),
+        mobilenet_v2_features(p, at..MOBILENET_V2_SPLIT, dilated),
+    ))
+}
+
 /// Stage 2 of `backbone` under `p`, taking stage 1's output, shaped by `options` (each
 /// option is ignored by the backbones it does not name).
 pub fn stage2(p: &nn::Path<'_>, backbone: Backbone, options: Stage2Options) -> Stage {
     match backbone {
-        Backbone::MobilenetV2 => {
-            mobilenet_v2_features(p, MOBILENET_V2_SPLIT..stage2_end(options.head))
+        Backbone::MobilenetV2 | Backbone::MobilenetV2Dilated => {
+            mobilenet_v2_features(p, MOBILENET_V2_SPLIT..stage2_end(options.head), false)
         }
         Backbone::Resnet34 => Stage {
             net: nn::seq_t().add(resnet_layer(p / "layer4", 256, 512, 2, 3)),
@@ -297,6 +339,43 @@ mod tests {
         let names = vs.variables();
         assert!(names.contains_key("features.13.conv.1.0.weight"));
         assert!(names.contains_key("features.18.1.running_var"));
+    }
+
+    #[test]
+    fn dilated_mobilenet_v2_keeps_stride_8_and_the_weights() {
+        let plain = nn::VarStore::new(Device::Cpu);
+        let dilated = nn::VarStore::new(Device::Cpu);
+        let _ = stage1(&plain.root(), Backbone::MobilenetV2);
+        let s1 = stage1(&dilated.root(), Backbone::MobilenetV2Dilated);
+        let x = Tensor::zeros([1, 3, 128, 96], (Kind::Float, Device::Cpu));
+        assert_eq!(x.apply_t(&s1.net, false).size(), [1, 96, 16, 12]);
+        // Same parameters by name and shape: the ImageNet state_dict loads unchanged.
+        let (a, b) = (plain.variables(), dilated.variables());
+        assert_eq!(a.len(), b.len());
+        for (name, t) in &a {
+            assert_eq!(b[name].size(), t.size(), "{name}");
+        }
+        assert_eq!(mobilenet_v2_geometry(7, 2, true), (1, 1));
+        assert_eq!(mobilenet_v2_geometry(9, 1, true), (1, 2));
+        assert_eq!(mobilenet_v2_geometry(14, 2, true), (2, 1));
+        assert_eq!(mobilenet_v2_geometry(7, 2, false), (2, 1));
+    }
+
+    #[test]
+    fn a_split_stage_1_equals_the_whole() {
+        tch::manual_seed(3);
+        let whole = nn::VarStore::new(Device::Cpu);
+        let s1 = stage1(&whole.root(), Backbone::MobilenetV2Dilated);
+        let mut split = nn::VarStore::new(Device::Cpu);
+        let (head, rest) =
+            stage1_split(&split.root(), Backbone::MobilenetV2Dilated, 7).expect("mobilenet");
+        split.copy(&whole).expect("same variables");
+        let x = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let a = x.apply_t(&s1.net, false);
+        let b = x.apply_t(&head.net, false).apply_t(&rest.net, false);
+        assert_eq!(head.out_channels, 32);
+        assert!(a.allclose(&b, 1e-5, 1e-6, false));
+        assert!(stage1_split(&split.root(), Backbone::Resnet34, 3).is_none());
     }
 
     #[test]

@@ -3,9 +3,15 @@
 //!
 //! Each generator is a chain of generative blocks, ConvTranspose2d(4, 2, 1) + BatchNorm +
 //! ReLU, the last one going to 1 channel and a sigmoid instead, so the masks come out at the
-//! input resolution. The paper's ResNet-34 stage 1 has stride 8, hence its 3 blocks; the
-//! MobileNetV2 stage 1 has stride 16 and gets 4 blocks (one more learned ×2 up-sampling
-//! rather than a fixed interpolation). Channels: stage-1 output → `width` → `width/2` → … → 1.
+//! input resolution. The paper's ResNet-34 stage 1 and the dilated MobileNetV2 have stride
+//! 8, hence 3 blocks; the plain MobileNetV2 stage 1 has stride 16 and gets 4 blocks (one more
+//! learned ×2 up-sampling rather than a fixed interpolation). Channels: stage-1 output →
+//! `width` → `width/2` → … → 1.
+//!
+//! With `model.frozen_layers = k` (MobileNetV2 only) the first k `features` entries keep
+//! their ImageNet values: [`SpanNet::trunk`] runs them (in inference mode, without
+//! gradients) so a training run can compute them once per image and cache the result, and
+//! [`SpanNet::masks_from_trunk`] runs the rest.
 //!
 //! Input: RGB in [0, 1], N×3×H×W; the ImageNet normalisation happens inside [`SpanNet`].
 
@@ -28,6 +34,7 @@ pub const BACKBONE_PREFIX: &str = "backbone";
 
 /// The SPAN mask network.
 pub struct SpanNet {
+    frozen: Option<nn::SequentialT>,
     backbone: nn::SequentialT,
     generators: Vec<nn::SequentialT>,
     mean: Tensor,
@@ -79,7 +86,14 @@ impl SpanNet {
         config: &ModelConfig,
         names: &[S],
     ) -> Self {
-        let stage1 = backbone::stage1(&(p / BACKBONE_PREFIX), config.backbone);
+        let bp = p / BACKBONE_PREFIX;
+        let split = (config.frozen_layers > 0)
+            .then(|| backbone::stage1_split(&bp, config.backbone, config.frozen_layers as usize))
+            .flatten();
+        let (frozen, stage1) = match split {
+            Some((head, rest)) => (Some(head.net), rest),
+            None => (None, backbone::stage1(&bp, config.backbone)),
+        };
         let blocks = generative_blocks(config.backbone);
         let width = i64::from(config.generator_width);
         let generators = names
@@ -96,6 +110,7 @@ impl SpanNet {
             .collect();
         let device = p.device();
         Self {
+            frozen,
             backbone: stage1.net,
             generators,
             mean: Tensor::from_slice(&IMAGENET_MEAN)
@@ -110,14 +125,41 @@ impl SpanNet {
     /// Masks `M_1..M_G` in (0, 1), one per generator (front, rear, side for the vehicle
     /// network): N×G×H×W for an N×3×H×W input.
     pub fn masks(&self, images: &Tensor, train: bool) -> Tensor {
+        self.masks_from_trunk(&self.trunk(images), train)
+    }
+
+    /// The normalised images through the frozen layers (none: the normalised images).
+    pub fn trunk(&self, images: &Tensor) -> Tensor {
         let x = (images.to_kind(Kind::Float) - &self.mean) / &self.std;
-        let features = x.apply_t(&self.backbone, train);
+        match &self.frozen {
+            Some(f) => tch::no_grad(|| x.apply_t(f, false)),
+            None => x,
+        }
+    }
+
+    /// Masks from the output of [`SpanNet::trunk`].
+    pub fn masks_from_trunk(&self, trunk: &Tensor, train: bool) -> Tensor {
+        let features = trunk.apply_t(&self.backbone, train);
         let masks: Vec<Tensor> = self
             .generators
             .iter()
             .map(|g| features.apply_t(g, train))
             .collect();
         Tensor::cat(&masks, 1)
+    }
+}
+
+/// Marks the backbone's first `frozen_layers` MobileNetV2 `features` entries as not
+/// trainable (the optimiser skips variables without gradients).
+pub fn freeze(vs: &mut nn::VarStore, frozen_layers: u32) {
+    for (name, t) in vs.variables() {
+        let index = name
+            .strip_prefix(&format!("{BACKBONE_PREFIX}.features."))
+            .and_then(|rest| rest.split('.').next())
+            .and_then(|i| i.parse::<u32>().ok());
+        if index.is_some_and(|i| i < frozen_layers) {
+            let _ = t.set_requires_grad(false);
+        }
     }
 }
 
@@ -129,7 +171,11 @@ mod tests {
 
     #[test]
     fn masks_have_input_resolution_and_lie_in_unit_interval() {
-        for backbone in [Backbone::MobilenetV2, Backbone::Resnet34] {
+        for backbone in [
+            Backbone::MobilenetV2,
+            Backbone::MobilenetV2Dilated,
+            Backbone::Resnet34,
+        ] {
             let vs = nn::VarStore::new(Device::Cpu);
             let config = ModelConfig {
                 backbone,
@@ -144,6 +190,52 @@ mod tests {
             let (lo, hi) = (m.min().double_value(&[]), m.max().double_value(&[]));
             assert!(lo > 0.0 && hi < 1.0, "{backbone:?}: {lo} {hi}");
         }
+    }
+
+    #[test]
+    fn frozen_layers_change_no_mask_and_get_no_gradient() {
+        let config = ModelConfig {
+            backbone: Backbone::MobilenetV2Dilated,
+            input_size: 64,
+            generator_width: 16,
+            ..Preset::Tiny.config().model
+        };
+        tch::manual_seed(5);
+        let whole_vs = nn::VarStore::new(Device::Cpu);
+        let whole = SpanNet::new(&whole_vs.root(), &config);
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let frozen = ModelConfig {
+            frozen_layers: 7,
+            ..config
+        };
+        let net = SpanNet::new(&vs.root(), &frozen);
+        vs.copy(&whole_vs).expect("same variables");
+        let x = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        assert!(
+            whole
+                .masks(&x, false)
+                .allclose(&net.masks(&x, false), 1e-5, 1e-6, false)
+        );
+        let t = net.trunk(&x);
+        assert_eq!(t.size(), [2, 32, 8, 8]);
+        assert!(!t.requires_grad());
+        freeze(&mut vs, 7);
+        let trainable: Vec<String> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, v)| v.requires_grad())
+            .map(|(n, _)| n)
+            .collect();
+        assert!(
+            trainable
+                .iter()
+                .all(|n| !n.starts_with("backbone.features.6."))
+        );
+        assert!(
+            trainable
+                .iter()
+                .any(|n| n.starts_with("backbone.features.7."))
+        );
     }
 
     #[test]
@@ -164,6 +256,7 @@ mod tests {
     fn generator_depth_follows_backbone_stride() {
         assert_eq!(generative_blocks(Backbone::Resnet34), 3);
         assert_eq!(generative_blocks(Backbone::MobilenetV2), 4);
+        assert_eq!(generative_blocks(Backbone::MobilenetV2Dilated), 3);
         let vs = nn::VarStore::new(Device::Cpu);
         let _ = SpanNet::new(&vs.root(), &Preset::Paper.config().model);
         let vars = vs.variables();

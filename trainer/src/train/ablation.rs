@@ -241,6 +241,7 @@ mod tests {
             side: Some(0.25),
             mean: Some(0.375),
             overlays: None,
+            detail: None,
         }
     }
 

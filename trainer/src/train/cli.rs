@@ -145,7 +145,7 @@ fn train(data: &Path, out: &Path, config: &SpanConfig, resume: bool) -> Result<(
 #[cfg(not(feature = "torch"))]
 fn train(data: &Path, _out: &Path, config: &SpanConfig, _resume: bool) -> Result<(), TrainError> {
     // Check the dataset first so that a user learns about both problems at once.
-    data::scan(data, config.train.fg_masks.as_deref())?;
+    data::scan(data, config.train.fg_masks.as_deref(), &config.train.views)?;
     Err(TrainError::NoTorch)
 }
 
@@ -192,6 +192,9 @@ fn evaluate(args: &EvalSpanArgs, split: &'static str) -> Result<(), TrainError> 
         "mask IoU written to {}",
         args.run.join("eval").display()
     );
+    if let Some(d) = &r.detail {
+        tracing::info!("\n{}", eval_span::detail_markdown(d));
+    }
     Ok(())
 }
 
@@ -295,7 +298,11 @@ fn ablate(
     base: &SpanConfig,
     _features: Option<&FeaturesConfig>,
 ) -> Result<(), TrainError> {
-    data::scan(&args.data, base.train.fg_masks.as_deref())?;
+    data::scan(
+        &args.data,
+        base.train.fg_masks.as_deref(),
+        &base.train.views,
+    )?;
     Err(TrainError::NoTorch)
 }
 

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::train::span_views::{LabelSource, ViewLabels};
 use crate::train::view::View;
 
 /// Sub-directory of training images.
@@ -66,6 +67,16 @@ pub enum DataError {
         image: PathBuf,
         /// Where the mask was expected.
         mask: PathBuf,
+    },
+    /// Azimuth labels asked for, but no label file has an `azimuth_deg` column.
+    #[error(
+        "dataset {path}: no view-label file with an azimuth_deg column, needed by \
+         train.views.source = \"azimuth\" (the renderer's views.csv has one; set \
+         source = \"given\" for other datasets)"
+    )]
+    NoAzimuth {
+        /// The dataset root.
+        path: PathBuf,
     },
     /// No usable image.
     #[error("dataset {root}: no labelled training image")]
@@ -148,10 +159,108 @@ pub fn parse_view_labels(text: &str, path: &Path) -> Result<HashMap<String, View
     Ok(views)
 }
 
+/// Reads the `azimuth_deg` column of a view-label file with a header naming `image` and
+/// `azimuth_deg`: image file name → azimuth. `None` when there is no such column.
+pub fn parse_azimuths(text: &str, path: &Path) -> Result<Option<HashMap<String, f64>>, DataError> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+    let Some((_, header)) = lines.next() else {
+        return Ok(None);
+    };
+    let header: Vec<&str> = header.split(',').map(str::trim).collect();
+    let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (Some(image_col), Some(az_col)) = (find("image"), find("azimuth_deg")) else {
+        return Ok(None);
+    };
+    let mut out = HashMap::new();
+    for (line_no, line) in lines {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let err = |reason: String| DataError::ViewLine {
+            path: path.to_owned(),
+            line: line_no,
+            reason,
+        };
+        let (Some(image), Some(az)) = (fields.get(image_col), fields.get(az_col)) else {
+            return Err(err(format!(
+                "expected {} fields, found `{line}`",
+                header.len()
+            )));
+        };
+        let az: f64 = az
+            .parse()
+            .ok()
+            .filter(|a: &f64| a.is_finite())
+            .ok_or_else(|| err(format!("azimuth `{az}` is not a number")))?;
+        let name = Path::new(image)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| err(format!("`{image}` is not an image name")))?;
+        out.insert(name, az);
+    }
+    Ok(Some(out))
+}
+
+/// Image file name → view under `labels`, from the dataset at `root`: the first view-label
+/// file's views as they are, or re-labelled from the azimuths of the first label file that
+/// has an `azimuth_deg` column (ambiguous azimuths left out).
+pub fn dataset_view_labels(
+    root: &Path,
+    labels: &ViewLabels,
+) -> Result<HashMap<String, View>, DataError> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|source| DataError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    match labels.source {
+        LabelSource::Given => {
+            let file = view_file(root)?;
+            parse_view_labels(&read(&file)?, &file)
+        }
+        LabelSource::Azimuth => {
+            for file in VIEW_FILES
+                .iter()
+                .map(|f| root.join(f))
+                .filter(|p| p.is_file())
+            {
+                if let Some(azimuths) = parse_azimuths(&read(&file)?, &file)? {
+                    return Ok(azimuths
+                        .into_iter()
+                        .filter_map(|(name, a)| labels.from_azimuth(a).map(|v| (name, v)))
+                        .collect());
+                }
+            }
+            Err(DataError::NoAzimuth {
+                path: root.to_owned(),
+            })
+        }
+    }
+}
+
+/// The view-label file of the dataset at `root`.
+pub fn view_file(root: &Path) -> Result<PathBuf, DataError> {
+    VIEW_FILES
+        .iter()
+        .map(|f| root.join(f))
+        .find(|p| p.is_file())
+        .ok_or_else(|| DataError::NoViewFile {
+            root: root.to_owned(),
+            candidates: VIEW_FILES.join(", "),
+        })
+}
+
 /// Lists the labelled training images under `root`, sorted by name, with their foreground
-/// masks from `fg_masks` (default `root/mask_fg`). Images without a view label are left out;
-/// a labelled image without a foreground mask is an error.
-pub fn scan(root: &Path, fg_masks: Option<&Path>) -> Result<Vec<Sample>, DataError> {
+/// masks from `fg_masks` (default `root/mask_fg`), labelled as `labels` says. Images without
+/// a view label are left out; a labelled image without a foreground mask is an error.
+pub fn scan(
+    root: &Path,
+    fg_masks: Option<&Path>,
+    labels: &ViewLabels,
+) -> Result<Vec<Sample>, DataError> {
     let fg_dir = fg_masks.map_or_else(|| root.join(FG_DIR), Path::to_owned);
     let images = root.join(IMAGE_DIR);
     if !images.is_dir() {
@@ -160,20 +269,11 @@ pub fn scan(root: &Path, fg_masks: Option<&Path>) -> Result<Vec<Sample>, DataErr
             dir: IMAGE_DIR,
         });
     }
-    let view_file = VIEW_FILES
-        .iter()
-        .map(|f| root.join(f))
-        .find(|p| p.is_file())
-        .ok_or_else(|| DataError::NoViewFile {
-            root: root.to_owned(),
-            candidates: VIEW_FILES.join(", "),
-        })?;
+    let views = dataset_view_labels(root, labels)?;
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| DataError::Io { path, source }
     };
-    let text = std::fs::read_to_string(&view_file).map_err(io(&view_file))?;
-    let views = parse_view_labels(&text, &view_file)?;
 
     let mut names: Vec<String> = std::fs::read_dir(&images)
         .map_err(io(&images))?
@@ -275,6 +375,40 @@ mod tests {
     }
 
     #[test]
+    fn azimuth_labels_replace_the_given_views() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        // The VeRi-style file comes first and has no azimuths: views.csv is read instead.
+        std::fs::write(
+            root.join("keypoint_train.txt"),
+            "a.jpg 0\nb.jpg 0\nc.jpg 3\n",
+        )
+        .expect("write");
+        std::fs::write(
+            root.join("views.csv"),
+            "image,id,camera,view,orientation,azimuth_deg\n\
+             image_train/a.jpg,1,1,0,0,20.0\n\
+             image_train/b.jpg,1,1,0,0,3.5\n\
+             image_train/c.jpg,1,1,3,3,40.0\n",
+        )
+        .expect("write");
+        let given = dataset_view_labels(root, &ViewLabels::default()).expect("reads");
+        assert_eq!(given.len(), 3);
+        assert_eq!(given["a.jpg"], View::Front);
+        let az = dataset_view_labels(root, &ViewLabels::azimuth_authors_mix()).expect("reads");
+        assert_eq!(az.len(), 2, "the 20° image is ambiguous: {az:?}");
+        assert_eq!(az["b.jpg"], View::Front);
+        assert_eq!(az["c.jpg"], View::FrontSide);
+
+        std::fs::write(root.join("views.csv"), "image,azimuth_deg\na.jpg,north\n").expect("write");
+        let err = dataset_view_labels(root, &ViewLabels::azimuth_authors_mix()).expect_err("bad");
+        assert!(err.to_string().contains("views.csv:2"), "{err}");
+        std::fs::remove_file(root.join("views.csv")).expect("rm");
+        let err = dataset_view_labels(root, &ViewLabels::azimuth_authors_mix()).expect_err("none");
+        assert!(err.to_string().contains("azimuth_deg"), "{err}");
+    }
+
+    #[test]
     fn bad_view_lines_name_file_and_line() {
         let err = parse_view_labels("a.jpg front\nb.jpg top\n", Path::new("views.txt"))
             .expect_err("unknown view");
@@ -290,34 +424,34 @@ mod tests {
     fn scan_reports_missing_pieces() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
-        let err = scan(root, None).expect_err("no image dir");
+        let err = scan(root, None, &ViewLabels::default()).expect_err("no image dir");
         assert!(err.to_string().contains("image_train/"), "{err}");
 
         std::fs::create_dir(root.join(IMAGE_DIR)).expect("mkdir");
         std::fs::write(root.join(IMAGE_DIR).join("a.jpg"), b"").expect("write");
         assert!(matches!(
-            scan(root, None),
+            scan(root, None, &ViewLabels::default()),
             Err(DataError::NoViewFile { .. })
         ));
 
         std::fs::write(root.join("views_train.txt"), "a.jpg side\n").expect("write");
-        let err = scan(root, None).expect_err("no mask");
+        let err = scan(root, None, &ViewLabels::default()).expect_err("no mask");
         assert!(err.to_string().contains("mask_fg/a.png"), "{err}");
 
         std::fs::create_dir(root.join(FG_DIR)).expect("mkdir");
         std::fs::write(root.join(FG_DIR).join("a.png"), b"").expect("write");
-        let samples = scan(root, None).expect("scans");
+        let samples = scan(root, None, &ViewLabels::default()).expect("scans");
         assert_eq!(samples.len(), 1);
         assert_eq!(samples[0].view, View::Side);
         assert_eq!(samples[0].part_mask, None);
 
         // Masks from elsewhere, e.g. `trainer foreground`'s output.
         let other = dir.path().join("fg");
-        let err = scan(root, Some(&other)).expect_err("no mask there");
+        let err = scan(root, Some(&other), &ViewLabels::default()).expect_err("no mask there");
         assert!(err.to_string().contains("fg/a.png"), "{err}");
         std::fs::create_dir(&other).expect("mkdir");
         std::fs::write(other.join("a.png"), b"").expect("write");
-        let samples = scan(root, Some(&other)).expect("scans");
+        let samples = scan(root, Some(&other), &ViewLabels::default()).expect("scans");
         assert_eq!(samples[0].fg_mask, other.join("a.png"));
     }
 }

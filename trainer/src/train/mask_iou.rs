@@ -27,6 +27,20 @@ impl IouCounts {
         }
     }
 
+    /// Adds one image whose prediction is a label per pixel (0 none, 1 front, 2 rear,
+    /// 3 side), e.g. the arg-max of the masks inside the foreground.
+    pub fn add_labels(&mut self, predicted: &[u8], parts: &[u8]) {
+        debug_assert_eq!(predicted.len(), parts.len());
+        for view in 0..3 {
+            let label = view as u8 + 1;
+            for (&q, &p) in predicted.iter().zip(parts) {
+                let (pred, truth) = (q == label, p == label);
+                self.intersection[view] += u64::from(pred && truth);
+                self.union[view] += u64::from(pred || truth);
+            }
+        }
+    }
+
     /// IoU per view; `None` where neither prediction nor truth has a pixel.
     pub fn iou(&self) -> [Option<f64>; 3] {
         std::array::from_fn(|v| {
@@ -66,5 +80,13 @@ mod tests {
         c.add(&masks, &parts, 0.5);
         assert_eq!(c.intersection, [2, 0, 2]);
         assert_eq!(c.union, [6, 0, 2]);
+    }
+
+    #[test]
+    fn label_predictions_count_like_masks() {
+        let parts = [1u8, 1, 3, 0];
+        let mut c = IouCounts::default();
+        c.add_labels(&[1, 3, 3, 0], &parts);
+        assert_eq!(c.iou(), [Some(0.5), None, Some(0.5)]);
     }
 }

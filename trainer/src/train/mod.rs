@@ -36,6 +36,8 @@ pub mod rank_list;
 pub mod reid_data;
 pub mod reid_score;
 pub mod sampler;
+pub mod span_score;
+pub mod span_views;
 pub mod view;
 
 #[cfg(feature = "torch")]
@@ -54,6 +56,8 @@ pub mod features_loop;
 pub mod reid_fixture;
 #[cfg(feature = "torch")]
 pub mod run_dir;
+#[cfg(feature = "torch")]
+pub mod span_cache;
 #[cfg(feature = "torch")]
 pub mod span_log;
 #[cfg(feature = "torch")]

@@ -8,7 +8,6 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use tch::nn;
 use tch::{Device, Tensor};
 
@@ -20,10 +19,10 @@ use crate::torch_env;
 use crate::train::TrainError;
 use crate::train::adam::Adam;
 use crate::train::batch::{self, Batch};
-use crate::train::data::{self, Sample};
-use crate::train::example::{self, Example};
+use crate::train::data;
 use crate::train::run_dir::RunDir;
-use crate::train::sampler::{BalancedSampler, Pick};
+use crate::train::sampler::ViewSampler;
+use crate::train::span_cache::SpanSet;
 use crate::train::span_log::SpanLog;
 
 pub use crate::train::span_log::Summary;
@@ -94,28 +93,19 @@ pub(crate) fn init_backbone_weights(
     Ok(())
 }
 
-fn load_examples(
-    samples: &[Sample],
-    picks: &[Pick],
-    size: u32,
-) -> Result<Vec<Example>, TrainError> {
-    picks
-        .par_iter()
-        .map(|p| {
-            let ex = example::load(&samples[p.index], size)?;
-            Ok(if p.flip { ex.flipped() } else { ex })
-        })
-        .collect()
-}
-
-/// One optimiser step; returns the loss terms (detached).
+/// One optimiser step; returns the loss terms (detached). `trunk` is the batch's cached
+/// output of the frozen layers, if they are cached.
 pub fn train_step(
     model: &SpanModel,
     opt: &mut Adam,
     batch: &Batch,
+    trunk: Option<&Tensor>,
     config: &SpanConfig,
 ) -> SpanLosses {
-    let masks = model.net.masks(&batch.images, true);
+    let masks = match trunk {
+        Some(t) => model.net.masks_from_trunk(t, true),
+        None => model.net.masks(&batch.images, true),
+    };
     let losses = compute_losses(&masks, batch, config);
     opt.backward_step(&losses.total);
     SpanLosses {
@@ -134,7 +124,10 @@ pub fn compute_losses(masks: &Tensor, batch: &Batch, config: &SpanConfig) -> Spa
         &batch.labels,
         &batch.fg,
         &batch.max_area,
-        [l.margin.front_rear, l.margin.front_side, l.margin.rear_side],
+        (
+            [l.margin.front_rear, l.margin.front_side, l.margin.rear_side],
+            i64::from(l.div_pool),
+        ),
         Lambdas {
             recon: l.lambda_recon,
             area: l.lambda_area,
@@ -151,7 +144,7 @@ pub fn train_span(
     resume: bool,
 ) -> Result<Summary, TrainError> {
     config.validate()?;
-    let samples = data::scan(data, config.train.fg_masks.as_deref())?;
+    let samples = data::scan(data, config.train.fg_masks.as_deref(), &config.train.views)?;
     let run = RunDir::new(out);
     let state = run.state()?;
     match (state, resume) {
@@ -176,11 +169,36 @@ pub fn train_span(
             0
         }
     };
+    let frozen = config.model.frozen_layers;
+    if frozen > 0 {
+        crate::model::span::freeze(&mut model.vs, frozen);
+    }
+    let set = SpanSet::new(
+        &samples,
+        config.model.input_size,
+        &model.net,
+        frozen > 0,
+        device,
+    )?;
     let views: Vec<_> = samples.iter().map(|s| s.view).collect();
-    let sampler = BalancedSampler::new(&views, config.train.seed, config.train.flip);
+    let per_view: Vec<String> = crate::train::view::View::ALL
+        .iter()
+        .map(|v| format!("{v} {}", views.iter().filter(|w| *w == v).count()))
+        .collect();
+    tracing::info!(
+        "SPAN training images per view label: {}",
+        per_view.join(", ")
+    );
+    let sampler = ViewSampler::new(
+        &views,
+        &config.train.views.share,
+        config.train.seed,
+        config.train.flip,
+    );
     tracing::info!(
         images = samples.len(),
         views = sampler.views(),
+        labels = ?config.train.views.source,
         ?device,
         start,
         steps = config.train.steps,
@@ -200,9 +218,10 @@ pub fn train_span(
     let batch_size = config.train.batch_size as usize;
     for step in start..config.train.steps {
         let picks = sampler.batch(step, batch_size);
-        let examples = load_examples(&samples, &picks, config.model.input_size)?;
+        let examples = set.pick(&picks)?;
         let batch = batch::stack(&examples, &config.loss.max_area, device);
-        let l = train_step(&model, &mut opt, &batch, config);
+        let trunk = set.trunk(&picks);
+        let l = train_step(&model, &mut opt, &batch, trunk.as_ref(), config);
         log.record(step, &l, &model.vs, &opt)?;
     }
     Ok(log.finish())

@@ -52,9 +52,9 @@ pub fn write_dataset(root: &Path, n: u32) {
         parts
             .save(root.join(data::PARTS_DIR).join(format!("{name}.png")))
             .expect("save");
-        if i < n {
-            labels.push_str(&format!("{name}.png,{view}\n"));
-        }
+        // Test images are labelled too (eval-span's breakdown reads them); training
+        // lists only image_train's files.
+        labels.push_str(&format!("{name}.png,{view}\n"));
     }
     std::fs::write(root.join("views_train.txt"), labels).expect("write");
 }
