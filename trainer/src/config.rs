@@ -560,7 +560,11 @@ mod tests {
         ] {
             let c = SpanConfig::from_file(&dir.join(file)).expect("shipped config parses");
             assert_eq!(c, preset.config(), "{file}");
-        }
+        } // The recipe the shipped model was trained with, before the stride-8 change.
+        let old = SpanConfig::from_file(&dir.join("cpu-stride16.toml")).expect("parses");
+        assert_eq!(old.model.backbone, Backbone::MobilenetV2);
+        assert_eq!(old.train.views, ViewLabels::default());
+        assert_eq!((old.model.frozen_layers, old.loss.div_pool), (0, 1));
     }
 
     #[test]

@@ -230,7 +230,7 @@ pub fn dataset_view_labels(
                 if let Some(azimuths) = parse_azimuths(&read(&file)?, &file)? {
                     return Ok(azimuths
                         .into_iter()
-                        .filter_map(|(name, a)| labels.from_azimuth(a).map(|v| (name, v)))
+                        .filter_map(|(name, a)| labels.view_of_azimuth(a).map(|v| (name, v)))
                         .collect());
                 }
             }

@@ -23,7 +23,7 @@ pub enum LabelSource {
     /// The dataset's view column (or VeRi orientation class) as it is.
     #[default]
     Given,
-    /// The renderer's `azimuth_deg` column, through [`ViewLabels::from_azimuth`].
+    /// The renderer's `azimuth_deg` column, through [`ViewLabels::view_of_azimuth`].
     Azimuth,
 }
 
@@ -119,7 +119,7 @@ impl ViewLabels {
 
     /// The SPAN label of a camera azimuth (degrees counter-clockwise from the vehicle's
     /// front: 0 front, 90 left, 180 rear, 270 right), or `None` for an ambiguous one.
-    pub fn from_azimuth(&self, azimuth_deg: f64) -> Option<View> {
+    pub fn view_of_azimuth(&self, azimuth_deg: f64) -> Option<View> {
         let a = azimuth_deg.rem_euclid(360.0);
         // Angle from the front axis, 0 (front) … 180 (rear), the same for left and right.
         let phi = a.min(360.0 - a);
@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn azimuth_bands() {
         let l = ViewLabels::default();
-        let v = |a| l.from_azimuth(a);
+        let v = |a| l.view_of_azimuth(a);
         assert_eq!(v(0.0), Some(View::Front));
         assert_eq!(v(355.0), Some(View::Front));
         assert_eq!(v(10.0), Some(View::Front));
@@ -201,7 +201,7 @@ mod tests {
         let l = ViewLabels::default();
         for a in 0..360 {
             let a = f64::from(a) + 0.5;
-            assert_eq!(l.from_azimuth(a), l.from_azimuth(-a), "{a}");
+            assert_eq!(l.view_of_azimuth(a), l.view_of_azimuth(-a), "{a}");
         }
     }
 
