@@ -241,6 +241,29 @@ pub fn dataset_view_labels(
     }
 }
 
+/// Label files of held-out splits, read besides [`VIEW_FILES`] when scoring.
+pub const HELD_OUT_VIEW_FILES: [&str; 2] = ["keypoint_test.txt", "keypoint_query.txt"];
+
+/// The dataset's own view labels of every split: the union of all its view-label files
+/// ([`VIEW_FILES`] and [`HELD_OUT_VIEW_FILES`]); `None` when it has none.
+pub fn all_view_labels(root: &Path) -> Result<Option<HashMap<String, View>>, DataError> {
+    let mut all: Option<HashMap<String, View>> = None;
+    for file in VIEW_FILES
+        .iter()
+        .chain(&HELD_OUT_VIEW_FILES)
+        .map(|f| root.join(f))
+        .filter(|p| p.is_file())
+    {
+        let text = std::fs::read_to_string(&file).map_err(|source| DataError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        all.get_or_insert_with(HashMap::new)
+            .extend(parse_view_labels(&text, &file)?);
+    }
+    Ok(all)
+}
+
 /// The view-label file of the dataset at `root`.
 pub fn view_file(root: &Path) -> Result<PathBuf, DataError> {
     VIEW_FILES
@@ -406,6 +429,18 @@ mod tests {
         std::fs::remove_file(root.join("views.csv")).expect("rm");
         let err = dataset_view_labels(root, &ViewLabels::azimuth_authors_mix()).expect_err("none");
         assert!(err.to_string().contains("azimuth_deg"), "{err}");
+    }
+
+    #[test]
+    fn held_out_labels_come_from_every_label_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        assert_eq!(all_view_labels(root).expect("no files"), None);
+        std::fs::write(root.join("keypoint_train.txt"), "a.jpg 0\n").expect("write");
+        std::fs::write(root.join("keypoint_test.txt"), "b.jpg 7\n").expect("write");
+        let all = all_view_labels(root).expect("reads").expect("some");
+        assert_eq!(all.len(), 2);
+        assert_eq!(all["b.jpg"], View::RearSide);
     }
 
     #[test]

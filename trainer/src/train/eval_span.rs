@@ -19,7 +19,6 @@ use crate::train::mask_iou::IouCounts;
 use crate::train::overlay;
 use crate::train::span_loop::SpanModel;
 use crate::train::span_score::{AreaRow, ByKind, SpanScore};
-use crate::train::span_views::ViewLabels;
 
 /// Images per forward pass.
 const EVAL_BATCH: usize = 16;
@@ -154,13 +153,7 @@ pub fn eval_span(
     let config = SpanConfig::from_file(&run.join("config.toml"))?;
     let pairs = data::scan_with_parts(data_root, split_dir)?;
     // The dataset's own labels (not re-labelled): the baseline paints what they say.
-    let labels = match data::view_file(data_root) {
-        Ok(_) => Some(data::dataset_view_labels(
-            data_root,
-            &ViewLabels::default(),
-        )?),
-        Err(_) => None,
-    };
+    let labels = data::all_view_labels(data_root)?;
     let view_of = |image: &Path| {
         let name = image.file_name()?.to_string_lossy();
         labels.as_ref()?.get(name.as_ref()).copied()
