@@ -30,6 +30,7 @@ use crate::torch_env;
 use crate::train::TrainError;
 use crate::train::adam::Adam;
 use crate::train::example;
+use crate::train::features_cache::FeatureSet;
 use crate::train::pk_sampler::PkSampler;
 use crate::train::reid_data::{self, ReidImage};
 use crate::train::run_dir::{RunDir, RunState};
@@ -189,15 +190,19 @@ pub fn masks_for(model: &FeatureModel, images: &Tensor, aggregation: Aggregation
 /// One optimiser step on `images` with class `labels` (int64, N). The losses follow the
 /// configured aggregation: ID loss on every branch's classifier (on the fusion head's alone
 /// for `fc`), batch-hard triplet on the distance the aggregation retrieves with.
+///
+/// `masks` are the batch's SPAN masks when they come from a cache (at any resolution
+/// whose cells nest in the network's stage-1 cells); `None` runs SPAN here.
 pub fn train_step(
     model: &FeatureModel,
     opt: &mut Adam,
     images: &Tensor,
     labels: &Tensor,
+    masks: Option<Tensor>,
     config: &FeaturesConfig,
 ) -> StepLosses {
     let aggregation = config.model.aggregation;
-    let masks = masks_for(model, images, aggregation);
+    let masks = masks.unwrap_or_else(|| masks_for(model, images, aggregation));
     let out = model.net.forward(images, &masks, true);
     let l = &config.loss;
     let mean_id = |logits: &[Tensor]| {
@@ -381,6 +386,13 @@ pub fn train_features(
     if start > 0 {
         run.resume_optimizer(&mut opt, start)?;
     }
+    let set = FeatureSet::new(
+        &images,
+        config.model.input_size,
+        &model,
+        config.model.aggregation,
+        device,
+    )?;
     let bar = crate::progress::bar(start, t.steps);
     let began = Instant::now();
     let (mut lines, mut first_total, mut last_total) = (Vec::new(), f64::NAN, f64::NAN);
@@ -389,10 +401,10 @@ pub fn train_features(
         let lr = config.learning_rate(step);
         opt.set_lr(lr);
         let picks = sampler.batch(step);
-        let batch = load_images(&images, &picks, config.model.input_size, device)?;
+        let batch = set.batch(&picks, device)?;
         let labels: Vec<i64> = picks.iter().map(|p| classes[p.index] as i64).collect();
         let labels = Tensor::from_slice(&labels).to_device(device);
-        let l = train_step(&model, &mut opt, &batch, &labels, config);
+        let l = train_step(&model, &mut opt, &batch, &labels, set.masks(&picks), config);
         if !l.total.is_finite() {
             append_csv(&run.csv_path(), &lines)?;
             return Err(TrainError::Diverged {

@@ -49,6 +49,8 @@ pub mod batch;
 #[cfg(feature = "torch")]
 pub mod eval_span;
 #[cfg(feature = "torch")]
+pub mod features_cache;
+#[cfg(feature = "torch")]
 pub mod features_eval;
 #[cfg(feature = "torch")]
 pub mod features_loop;
