@@ -7,14 +7,14 @@
 //! (8 or 16 input pixels, multiples of [`MASK_POOL`]), and the CPDM area ratios are ratios of
 //! mask sums, which a uniform average scales alike.
 
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 use crate::aggregation::Aggregation;
 use crate::train::TrainError;
 use crate::train::features_loop::{FeatureModel, load_images};
 use crate::train::reid_data::ReidImage;
 use crate::train::sampler::Pick;
-use crate::train::span_cache::DECODE_BUDGET_BYTES;
+use crate::train::span_cache::{DECODE_BUDGET_BYTES, MirrorPairs};
 
 /// Side of the square over which cached masks are averaged.
 pub const MASK_POOL: i64 = 4;
@@ -28,8 +28,8 @@ pub struct FeatureSet<'a> {
     size: u32,
     /// N×3×S×S on the CPU, when the set fits the budget.
     decoded: Option<Tensor>,
-    /// Row `2i` holds image i's pooled masks, row `2i + 1` its mirror image's.
-    masks: Option<Tensor>,
+    /// Each image's pooled masks and its mirror image's.
+    masks: Option<MirrorPairs>,
 }
 
 impl<'a> FeatureSet<'a> {
@@ -58,18 +58,15 @@ impl<'a> FeatureSet<'a> {
             masks: None,
         };
         if aggregation.uses_masks() {
-            let mut rows = Vec::new();
+            let mut pairs = MirrorPairs::default();
             for chunk in plain.chunks(MASK_BATCH) {
                 let mirrored: Vec<Pick> = chunk.iter().map(|p| Pick { flip: true, ..*p }).collect();
-                let (a, b) = (
+                pairs.push(
                     set.pooled_masks(model, &set.batch(chunk, device)?),
                     set.pooled_masks(model, &set.batch(&mirrored, device)?),
                 );
-                let both = Tensor::stack(&[a, b], 1);
-                let d = both.size();
-                rows.push(both.view([d[0] * 2, d[2], d[3], d[4]]));
             }
-            set.masks = Some(Tensor::cat(&rows, 0));
+            set.masks = Some(pairs.finish());
         }
         tracing::info!(
             images = images.len(),
@@ -114,13 +111,7 @@ impl<'a> FeatureSet<'a> {
 
     /// The cached, pooled masks of `picks`, when masks are cached.
     pub fn masks(&self, picks: &[Pick]) -> Option<Tensor> {
-        let cache = self.masks.as_ref()?;
-        let rows: Vec<i64> = picks
-            .iter()
-            .map(|p| 2 * p.index as i64 + i64::from(p.flip))
-            .collect();
-        let index = Tensor::from_slice(&rows).to_device(cache.device());
-        Some(cache.index_select(0, &index).to_kind(Kind::Float))
+        self.masks.as_ref()?.get(picks)
     }
 }
 

@@ -18,13 +18,50 @@ pub const DECODE_BUDGET_BYTES: usize = 4 << 30;
 /// Images per forward pass when filling the trunk cache.
 const TRUNK_BATCH: usize = 32;
 
+/// Per-image tensors cached for an image and its mirror image: row `2i` is image i's,
+/// row `2i + 1` its mirror image's. Filled chunk by chunk, read by picks.
+#[derive(Default)]
+pub struct MirrorPairs {
+    chunks: Vec<Tensor>,
+    all: Option<Tensor>,
+}
+
+impl MirrorPairs {
+    /// Appends the next images' rows: `plain` and `mirrored` are N×… for the same N images.
+    pub fn push(&mut self, plain: Tensor, mirrored: Tensor) {
+        let both = Tensor::stack(&[plain, mirrored], 1);
+        let mut dims = both.size();
+        let n = dims.remove(0) * dims.remove(0);
+        dims.insert(0, n);
+        self.chunks.push(both.view(dims.as_slice()));
+    }
+
+    /// Ends filling.
+    pub fn finish(mut self) -> Self {
+        self.all = Some(Tensor::cat(&self.chunks, 0));
+        self.chunks.clear();
+        self
+    }
+
+    /// The rows of `picks` (mirror image where a pick says so), as f32.
+    pub fn get(&self, picks: &[Pick]) -> Option<Tensor> {
+        let all = self.all.as_ref()?;
+        let rows: Vec<i64> = picks
+            .iter()
+            .map(|p| 2 * p.index as i64 + i64::from(p.flip))
+            .collect();
+        let index = Tensor::from_slice(&rows).to_device(all.device());
+        Some(all.index_select(0, &index).to_kind(Kind::Float))
+    }
+}
+
 /// The training images of one run.
 pub struct SpanSet<'a> {
     samples: &'a [Sample],
     size: u32,
     decoded: Option<Vec<Example>>,
-    /// Row `2i` is sample i's trunk output, row `2i + 1` its mirror image's.
-    trunk: Option<Tensor>,
+    /// Each sample's trunk output and its mirror image's.
+    trunk: Option<MirrorPairs>,
 }
 
 fn load(samples: &[Sample], indices: &[usize], size: u32) -> Result<Vec<Example>, TrainError> {
@@ -70,7 +107,7 @@ impl<'a> SpanSet<'a> {
             trunk: None,
         };
         if cache_trunk {
-            let mut parts = Vec::new();
+            let mut pairs = MirrorPairs::default();
             for chunk in all.chunks(TRUNK_BATCH) {
                 let plain = set.pick(
                     &chunk
@@ -82,16 +119,12 @@ impl<'a> SpanSet<'a> {
                         .collect::<Vec<_>>(),
                 )?;
                 let mirrored: Vec<Example> = plain.iter().cloned().map(Example::flipped).collect();
-                let (a, b) = (
+                pairs.push(
                     net.trunk(&images(&plain, size, device)),
                     net.trunk(&images(&mirrored, size, device)),
                 );
-                // Interleave: sample i at row 2i, its mirror image at 2i + 1.
-                let both = Tensor::stack(&[a, b], 1);
-                let dims = both.size();
-                parts.push(both.view([dims[0] * 2, dims[2], dims[3], dims[4]]));
             }
-            set.trunk = Some(Tensor::cat(&parts, 0));
+            set.trunk = Some(pairs.finish());
         }
         tracing::info!(
             images = samples.len(),
@@ -121,12 +154,46 @@ impl<'a> SpanSet<'a> {
 
     /// The cached trunk outputs of `picks`, when the trunk is cached.
     pub fn trunk(&self, picks: &[Pick]) -> Option<Tensor> {
-        let cache = self.trunk.as_ref()?;
-        let rows: Vec<i64> = picks
-            .iter()
-            .map(|p| 2 * p.index as i64 + i64::from(p.flip))
-            .collect();
-        let index = Tensor::from_slice(&rows).to_device(cache.device());
-        Some(cache.index_select(0, &index).to_kind(Kind::Float))
+        self.trunk.as_ref()?.get(picks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_pairs_give_each_pick_its_own_row() {
+        // Image i's value is i, its mirror image's 100 + i; two chunks of 2 and 1 images.
+        let t = |v: &[f32]| Tensor::from_slice(v).view([v.len() as i64, 1, 1]);
+        let mut pairs = MirrorPairs::default();
+        pairs.push(t(&[0.0, 1.0]), t(&[100.0, 101.0]));
+        pairs.push(t(&[2.0]), t(&[102.0]));
+        let pairs = pairs.finish();
+        let picks = [
+            Pick {
+                index: 2,
+                flip: true,
+            },
+            Pick {
+                index: 0,
+                flip: false,
+            },
+            Pick {
+                index: 1,
+                flip: true,
+            },
+            Pick {
+                index: 2,
+                flip: false,
+            },
+        ];
+        let got = Vec::<f32>::try_from(pairs.get(&picks).expect("filled").flatten(0, -1))
+            .expect("floats");
+        assert_eq!(got, [102.0, 0.0, 101.0, 2.0]);
+        assert!(
+            MirrorPairs::default().get(&picks).is_none(),
+            "nothing before finish"
+        );
     }
 }
