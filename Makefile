@@ -39,8 +39,8 @@ fuzz-smoke:
 	@if cargo +nightly --version >/dev/null 2>&1; then \
 	  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet; \
 	  mkdir -p "$${CARGO_TARGET_DIR:-target}/fuzz-corpus"; \
-	  cargo +nightly fuzz run decode_signature --fuzz-dir tests/fuzz \
-	    "$${CARGO_TARGET_DIR:-target}/fuzz-corpus" tests/fuzz/seeds -- \
+	  cargo +nightly fuzz run decode_signature --fuzz-dir core/fuzz \
+	    "$${CARGO_TARGET_DIR:-target}/fuzz-corpus" core/fuzz/seeds -- \
 	    -max_total_time=$(FUZZ_SECONDS) 2>&1 | tail -n 20; \
 	else echo "fuzz-smoke: no nightly toolchain, skipped"; fi
 

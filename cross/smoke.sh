@@ -165,7 +165,7 @@ smoke_one() {
   echo "$jetpack --version: $v_arm"
   [ "$v_arm" = "$v_host" ] || fail "--version: aarch64 '$v_arm' vs x86 '$v_host'"
 
-  local golden=tests/fuzz/seeds/golden.bin i_host i_arm
+  local golden=core/fuzz/seeds/golden.bin i_host i_arm
   i_host=$("$HOST_BIN" inspect "$golden")
   i_arm=$("${qemu[@]}" inspect "$golden")
   echo "$jetpack inspect $golden: $i_arm"

@@ -10,16 +10,17 @@ mod score;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use clap::Parser;
-use spanreid::hub::events::MatchEvent;
-use spanreid::hub::{SqliteStore, Store};
+use spanreid::clock::now_us;
 use spanreid_edge::capture::ground_truth::{self, Sighting};
 use spanreid_edge::infer::tract::TractEmbedder;
 use spanreid_edge::infer::{Embedder, manifest};
 use spanreid_edge::passage_log;
+use spanreid_hub::events::MatchEvent;
+use spanreid_hub::{SqliteStore, Store};
 
 use plan::{CameraPlan, Plan, demo_key};
 use processes::{Process, subscribe_matches, wait_for_port};
@@ -89,12 +90,6 @@ fn main() -> ExitCode {
 #[allow(clippy::print_stdout, reason = "the demo's output is its report")]
 fn say(line: &str) {
     println!("{line}");
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Camera folders of the streams (`c001`, `c002`, …) in route order.

@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn the_hub_config_parses_and_knows_every_camera_and_link() {
         let p = plan();
-        let settings = spanreid::hub::HubConfig::from_toml(&p.hub_toml(), "hub.toml")
+        let settings = spanreid_hub::HubConfig::from_toml(&p.hub_toml(), "hub.toml")
             .expect("hub config parses")
             .validate()
             .expect("hub config is valid");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
-use spanreid::hub::events::MatchEvent;
+use spanreid_hub::events::MatchEvent;
 
 /// Topic the hub publishes match events on.
 pub const MATCH_TOPIC: &str = "spanreid/v1/match";

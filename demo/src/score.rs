@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use spanreid::hub::events::MatchEvent;
+use spanreid_hub::events::MatchEvent;
 
 /// A passage as the hub names it: camera and per-camera sequence number.
 pub type PassageKey = (String, u64);
@@ -123,7 +123,7 @@ pub fn score(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spanreid::hub::events::{RankedCandidate, SignatureRef};
+    use spanreid_hub::events::{RankedCandidate, SignatureRef};
 
     fn sig(camera: &str, sequence: u64) -> SignatureRef {
         SignatureRef {

@@ -22,5 +22,5 @@ pub mod queue;
 pub mod record;
 pub mod sign;
 #[cfg(feature = "tls")]
-pub use spanreid::tls;
+pub use spanreid_net::tls;
 pub mod track;

@@ -5,7 +5,9 @@
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+use spanreid::clock::now_us;
 
 use crate::capture::{CaptureError, FrameSource};
 use crate::config::Validated;
@@ -166,12 +168,6 @@ pub fn embed_passage(
         CropPolicy::MeanTopK(_) => PartEmbedding::mean(&embeddings),
         CropPolicy::First | CropPolicy::Best => embeddings.into_iter().next(),
     })
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Everything the pipeline needs.

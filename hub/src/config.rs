@@ -1,0 +1,393 @@
+//! The hub's one configuration: built-in defaults, then a TOML file, then command-line
+//! overrides, validated once into [`Settings`].
+//!
+//! An annotated example lives in `hub/hub.example.toml`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::error::ConfigError;
+use spanreid::signature::{CameraKey, MAX_DIM, MODEL_ID_LEN, ModelId};
+
+/// The configuration as written in the TOML file; every field has a default.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubConfig {
+    /// SQLite database file holding the gallery, match events and counters.
+    pub db: PathBuf,
+    /// MQTT broker to subscribe to.
+    pub broker: BrokerConfig,
+    /// The model every accepted signature must come from.
+    pub model: ModelConfig,
+    /// Replay protection.
+    pub ingest: IngestConfig,
+    /// Retention and capacity of the gallery.
+    pub gallery: GalleryConfig,
+    /// Top-k search parameters.
+    pub matching: MatchingConfig,
+    /// Cameras allowed to publish, with their keys.
+    pub cameras: Vec<CameraConfig>,
+    /// Optional spatio-temporal gating: which cameras a vehicle can drive between, and how
+    /// long that takes. Empty means no gating.
+    pub links: Vec<LinkConfig>,
+}
+
+/// Where the broker is and how the hub connects to it.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// Host name or address of the broker.
+    pub host: String,
+    /// TCP port (8883 is usual with TLS).
+    pub port: u16,
+    /// MQTT client id; fixed so the broker keeps the persistent session across restarts.
+    pub client_id: String,
+    /// Keep-alive interval in seconds.
+    pub keep_alive_s: u64,
+    /// Run an embedded broker listening on `host:port` instead of connecting to one.
+    pub embedded: bool,
+    /// Connect with TLS, trusting the CA certificate(s) in this PEM file.
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate chain, for brokers that authenticate clients by certificate
+    /// (with `tls_client_key`).
+    pub tls_client_cert: Option<PathBuf>,
+    /// PEM private key of `tls_client_cert`.
+    pub tls_client_key: Option<PathBuf>,
+}
+
+impl BrokerConfig {
+    /// The TLS files, when TLS is configured.
+    pub fn tls(&self) -> Option<spanreid_net::tls::TlsFiles> {
+        self.tls_ca.clone().map(|ca| spanreid_net::tls::TlsFiles {
+            ca,
+            client: self
+                .tls_client_cert
+                .clone()
+                .zip(self.tls_client_key.clone()),
+        })
+    }
+}
+
+/// The model signatures must have been computed with.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Model id as 32 hexadecimal digits.
+    pub id: String,
+    /// Feature dimension of that model.
+    pub dim: usize,
+}
+
+/// Replay window: signatures must have been captured within it.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Oldest accepted capture time, in seconds before the hub's clock.
+    pub max_age_s: u64,
+    /// Newest accepted capture time, in seconds after the hub's clock (clock skew).
+    pub max_future_s: u64,
+}
+
+/// Gallery limits.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GalleryConfig {
+    /// Signatures captured longer ago than this are evicted (seconds).
+    pub retention_s: u64,
+    /// At most this many signatures are kept; the oldest are evicted first.
+    pub max_signatures: usize,
+}
+
+/// Search parameters.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatchingConfig {
+    /// Number of candidates reported per new signature.
+    pub top_k: usize,
+    /// Only candidates with a CPDM distance at most this are reported.
+    pub max_distance: f32,
+    /// Match new signatures at all (off: store only, e.g. to fill a gallery).
+    pub enabled: bool,
+}
+
+/// One camera allowed to publish.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    /// Site the camera belongs to.
+    pub site: String,
+    /// Camera id within the site.
+    pub camera: String,
+    /// Its HMAC key as 64 hexadecimal digits.
+    pub key: String,
+}
+
+/// A road link between two cameras (`"site/camera"`), usable in both directions.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConfig {
+    /// One end, `"site/camera"`.
+    pub from: String,
+    /// The other end, `"site/camera"`.
+    pub to: String,
+    /// Fastest plausible travel time in seconds.
+    pub min_s: f64,
+    /// Slowest plausible travel time in seconds.
+    pub max_s: f64,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            db: PathBuf::from("hub.sqlite"),
+            broker: BrokerConfig::default(),
+            model: ModelConfig::default(),
+            ingest: IngestConfig::default(),
+            gallery: GalleryConfig::default(),
+            matching: MatchingConfig::default(),
+            cameras: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: "spanreid-hub".into(),
+            keep_alive_s: 30,
+            embedded: false,
+            tls_ca: None,
+            tls_client_cert: None,
+            tls_client_key: None,
+        }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            id: "0".repeat(2 * MODEL_ID_LEN),
+            dim: 256,
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_age_s: 24 * 3600,
+            max_future_s: 60,
+        }
+    }
+}
+
+impl Default for GalleryConfig {
+    fn default() -> Self {
+        GalleryConfig {
+            retention_s: 7 * 24 * 3600,
+            max_signatures: 1_000_000,
+        }
+    }
+}
+
+impl Default for MatchingConfig {
+    fn default() -> Self {
+        MatchingConfig {
+            top_k: 5,
+            max_distance: 1.0,
+            enabled: true,
+        }
+    }
+}
+
+/// Command-line values that override the file (each `None` leaves the file's value).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--db`.
+    pub db: Option<PathBuf>,
+    /// `--embedded-broker`.
+    pub embedded_broker: bool,
+    /// `--broker-port`.
+    pub broker_port: Option<u16>,
+}
+
+/// A camera's identity: site and camera id.
+pub type CameraId = (String, String);
+
+/// The validated configuration the hub runs with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The configuration it was built from.
+    pub config: HubConfig,
+    /// Parsed model id.
+    pub model_id: ModelId,
+    /// Keys by camera.
+    pub keys: HashMap<CameraId, CameraKey>,
+    /// Embedded broker listen address, when `broker.embedded` is set.
+    pub embedded_listen: Option<SocketAddr>,
+}
+
+impl HubConfig {
+    /// Parse a TOML document; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            origin: origin.to_owned(),
+            source,
+        })
+    }
+
+    /// Read and parse a TOML file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Apply command-line overrides.
+    pub fn with_overrides(mut self, o: &Overrides) -> Self {
+        if let Some(db) = &o.db {
+            self.db = db.clone();
+        }
+        if o.embedded_broker {
+            self.broker.embedded = true;
+        }
+        if let Some(port) = o.broker_port {
+            self.broker.port = port;
+        }
+        self
+    }
+
+    /// Check every value once and parse keys and ids.
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let model_id = parse_model_id(&self.model.id)?;
+        if self.model.dim == 0 || self.model.dim > MAX_DIM {
+            return Err(ConfigError::Invalid(format!(
+                "model.dim = {} must be in 1..={MAX_DIM}",
+                self.model.dim
+            )));
+        }
+        if self.matching.top_k == 0 {
+            return Err(ConfigError::Invalid(
+                "matching.top_k must be at least 1".into(),
+            ));
+        }
+        if !(self.matching.max_distance.is_finite() && self.matching.max_distance >= 0.0) {
+            return Err(ConfigError::Invalid(
+                "matching.max_distance must be a finite non-negative number".into(),
+            ));
+        }
+        if self.gallery.max_signatures == 0 {
+            return Err(ConfigError::Invalid(
+                "gallery.max_signatures must be at least 1".into(),
+            ));
+        }
+        let mut keys = HashMap::new();
+        for cam in &self.cameras {
+            let id = (cam.site.clone(), cam.camera.clone());
+            let key = CameraKey::from_hex(&cam.key).ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "camera {}/{}: key must be 64 hexadecimal digits",
+                    cam.site, cam.camera
+                ))
+            })?;
+            if keys.insert(id, key).is_some() {
+                return Err(ConfigError::Invalid(format!(
+                    "camera {}/{} is listed twice",
+                    cam.site, cam.camera
+                )));
+            }
+        }
+        for link in &self.links {
+            for end in [&link.from, &link.to] {
+                let id = parse_camera_ref(end)?;
+                if !keys.contains_key(&id) {
+                    return Err(ConfigError::Invalid(format!(
+                        "link end {end:?} is not a configured camera"
+                    )));
+                }
+            }
+            if !(link.min_s.is_finite() && link.max_s.is_finite())
+                || link.min_s < 0.0
+                || link.min_s > link.max_s
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "link {} - {}: need 0 <= min_s <= max_s",
+                    link.from, link.to
+                )));
+            }
+        }
+        let b = &self.broker;
+        if b.tls_client_cert.is_some() != b.tls_client_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "broker.tls_client_cert and broker.tls_client_key go together".into(),
+            ));
+        }
+        if b.tls_ca.is_none() && b.tls_client_cert.is_some() {
+            return Err(ConfigError::Invalid(
+                "broker.tls_client_cert needs broker.tls_ca (the CA the broker's certificate chains to)"
+                    .into(),
+            ));
+        }
+        if b.embedded && b.tls_ca.is_some() {
+            return Err(ConfigError::Invalid(
+                "the embedded broker listens without TLS: drop broker.tls_* or broker.embedded"
+                    .into(),
+            ));
+        }
+        let embedded_listen = if self.broker.embedded {
+            let addr = format!("{}:{}", self.broker.host, self.broker.port);
+            Some(addr.parse().map_err(|_| {
+                ConfigError::Invalid(format!("embedded broker address {addr:?} is not ip:port"))
+            })?)
+        } else {
+            None
+        };
+        Ok(Settings {
+            config: self,
+            model_id,
+            keys,
+            embedded_listen,
+        })
+    }
+}
+
+/// Split `"site/camera"`.
+pub fn parse_camera_ref(s: &str) -> Result<CameraId, ConfigError> {
+    match s.split_once('/') {
+        Some((site, cam)) if !site.is_empty() && !cam.is_empty() && !cam.contains('/') => {
+            Ok((site.to_owned(), cam.to_owned()))
+        }
+        _ => Err(ConfigError::Invalid(format!(
+            "camera reference {s:?} is not \"site/camera\""
+        ))),
+    }
+}
+
+fn parse_model_id(hex: &str) -> Result<ModelId, ConfigError> {
+    let bad = || ConfigError::Invalid(format!("model.id {hex:?} is not 32 hexadecimal digits"));
+    if hex.len() != 2 * MODEL_ID_LEN || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let mut id = [0u8; MODEL_ID_LEN];
+    for (byte, pair) in id.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        let pair = core::str::from_utf8(pair).map_err(|_| bad())?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+    }
+    Ok(id)
+}
+
+/// Lower-case hexadecimal of bytes (model ids in events and the database).
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,75 @@
+use super::*;
+
+const KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+
+#[test]
+fn file_values_override_defaults_and_flags_override_the_file() {
+    let text = format!(
+        "db = \"a.sqlite\"\n[broker]\nport = 1999\n[model]\nid = \"{}\"\ndim = 8\n\
+         [[cameras]]\nsite = \"s\"\ncamera = \"c1\"\nkey = \"{KEY}\"\n",
+        "ab".repeat(16)
+    );
+    let cfg = HubConfig::from_toml(&text, "test").unwrap();
+    assert_eq!(cfg.broker.port, 1999);
+    assert_eq!(cfg.broker.host, "127.0.0.1");
+    assert_eq!(cfg.matching, MatchingConfig::default());
+    let cfg = cfg.with_overrides(&Overrides {
+        db: Some("b.sqlite".into()),
+        embedded_broker: true,
+        broker_port: None,
+    });
+    let settings = cfg.validate().unwrap();
+    assert_eq!(settings.config.db, PathBuf::from("b.sqlite"));
+    assert_eq!(settings.model_id, [0xab; 16]);
+    assert_eq!(
+        settings.embedded_listen,
+        Some("127.0.0.1:1999".parse().unwrap())
+    );
+    assert!(settings.keys.contains_key(&("s".into(), "c1".into())));
+}
+
+#[test]
+fn rejects_unknown_fields_bad_keys_and_bad_links() {
+    assert!(HubConfig::from_toml("colour = 1", "t").is_err());
+    let mut cfg = HubConfig::default();
+    cfg.cameras.push(CameraConfig {
+        site: "s".into(),
+        camera: "c".into(),
+        key: "00".into(),
+    });
+    assert!(cfg.clone().validate().is_err());
+    cfg.cameras[0].key = KEY.into();
+    assert!(cfg.clone().validate().is_ok());
+    cfg.links.push(LinkConfig {
+        from: "s/c".into(),
+        to: "s/x".into(),
+        min_s: 1.0,
+        max_s: 2.0,
+    });
+    assert!(cfg.clone().validate().is_err());
+    cfg.links[0].to = "s/c".into();
+    cfg.links[0].min_s = 3.0;
+    assert!(cfg.validate().is_err());
+}
+
+#[test]
+fn the_example_file_is_valid() {
+    let cfg = HubConfig::from_toml(include_str!("../../hub.example.toml"), "example").unwrap();
+    let settings = cfg.validate().unwrap();
+    assert_eq!(settings.keys.len(), 2);
+    assert_eq!(settings.config.links.len(), 1);
+    assert_eq!(settings.config.model.dim, 256);
+}
+
+#[test]
+fn model_id_and_camera_refs_parse_strictly() {
+    assert!(parse_model_id(&"0".repeat(31)).is_err());
+    assert!(parse_model_id(&"é".repeat(16)).is_err());
+    assert_eq!(
+        to_hex(&parse_model_id(&"0F".repeat(16)).unwrap()),
+        "0f".repeat(16)
+    );
+    assert!(parse_camera_ref("a/b/c").is_err());
+    assert!(parse_camera_ref("/b").is_err());
+    assert_eq!(parse_camera_ref("a/b").unwrap(), ("a".into(), "b".into()));
+}

@@ -1,0 +1,100 @@
+//! spanreid-hub: the central service. Verified MQTT ingest of signatures, a durable SQLite
+//! store with an in-memory search index, CPDM matching across cameras, and match events.
+//!
+//! Data flow: [`mqtt`] receives messages → [`ingest`] verifies them (no I/O) →
+//! [`gallery`] stores them in one transaction → [`matcher`] searches the other cameras'
+//! signatures → [`events`] are published and stored → the messages are acknowledged.
+//! [`service::Hub`] ties the pure steps together; [`run`] wires it to a broker.
+//!
+//! Depends on the core (`spanreid`: signatures, CPDM, search kernels) and `spanreid-net`
+//! (broker TLS); nothing depends on it but its binary, the demo and its tests. Feature
+//! `bench` (default) adds `hub bench`: a synthetic load generator and its MQTT clients.
+#![deny(missing_docs)]
+
+#[cfg(feature = "bench")]
+pub mod bench;
+pub mod broker;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod gallery;
+pub mod index;
+pub mod ingest;
+pub mod matcher;
+pub mod mqtt;
+pub mod service;
+pub mod stats;
+#[cfg(any(test, feature = "bench"))]
+pub mod synthetic;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+pub use config::{HubConfig, Settings};
+pub use error::{ConfigError, HubError, MqttError, StoreError};
+pub use gallery::{SqliteStore, Store};
+pub use index::{ExactIndex, GalleryIndex, Int8Index, RowMeta};
+pub use service::Hub;
+
+/// The search index the hub runs with.
+pub type DefaultIndex = Int8Index;
+
+/// An empty search index for the configured model.
+pub fn new_index(settings: &Settings) -> DefaultIndex {
+    Int8Index::new(settings.model_id, settings.config.model.dim)
+}
+
+/// Run the hub with `settings` until `stop` is set: start the embedded broker if asked,
+/// open the database, rebuild the gallery, then ingest.
+pub fn run(settings: &Settings, stop: &Arc<AtomicBool>) -> Result<mqtt::RunCounts, HubError> {
+    if settings.keys.is_empty() {
+        tracing::warn!("no cameras configured: every signature will be rejected");
+    }
+    if let Some(listen) = settings.embedded_listen {
+        broker::spawn(listen)?;
+    }
+    let store = SqliteStore::open(&settings.config.db)?;
+    let mut hub = Hub::open(settings, store, new_index(settings))?;
+    mqtt::run(&mut hub, &settings.config.broker, stop)
+}
+
+/// `hub query`: signature `id` of the database at `db` and its `k` nearest signatures from
+/// other cameras (no distance threshold, no gating), with the candidates recorded at ingest.
+/// `None` when no signature has that id.
+pub fn query(
+    db: &std::path::Path,
+    id: i64,
+    k: usize,
+) -> Result<Option<stats::QueryReport>, HubError> {
+    let store = SqliteStore::open(db)?;
+    let Some(target) = store.get(id)? else {
+        return Ok(None);
+    };
+    let sig = &target.signature;
+    let index = Int8Index::new(sig.model_id, sig.dim());
+    let mut matcher = matcher::Matcher::new(index, &[], k.max(1), f32::INFINITY)?;
+    let all = store.load_all()?;
+    for s in &all {
+        matcher.insert(s.id, &s.signature);
+    }
+    let hits = matcher.candidates(sig);
+    let by_id: std::collections::HashMap<i64, &gallery::StoredSignature> =
+        all.iter().map(|s| (s.id, s)).collect();
+    let nearest = hits
+        .into_iter()
+        .filter_map(|c| {
+            let s = by_id.get(&c.id)?;
+            Some((events::SignatureRef::new(s.id, &s.signature), c.distance))
+        })
+        .collect();
+    let recorded = store
+        .matches_of(id)?
+        .into_iter()
+        .map(|m| (m.rank, m.candidate_id, m.distance))
+        .collect();
+    Ok(Some(stats::QueryReport {
+        query: events::SignatureRef::new(id, &target.signature),
+        nearest,
+        recorded,
+    }))
+}

@@ -1,0 +1,136 @@
+//! `hub`: the central re-identification service.
+//!
+//! - `hub run --config FILE [--embedded-broker]` ingests signatures and publishes matches.
+//! - `hub query --db FILE --signature ID [-k N]` shows a signature's nearest neighbours.
+//! - `hub stats --db FILE` shows gallery size and ingest counters.
+//! - `hub bench` (feature `bench`, default) measures ingest throughput and query latency.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+#[cfg(feature = "bench")]
+use spanreid_hub::bench;
+use spanreid_hub::{self as hub, HubConfig, Store as _, config::Overrides, stats};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hub",
+    version,
+    about = "spanreid hub: verified ingest, gallery, CPDM matching"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Ingest signatures from the broker and publish match events.
+    Run {
+        /// TOML configuration (see hub/hub.example.toml); defaults apply without it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Run an embedded MQTT broker on the configured host and port.
+        #[arg(long)]
+        embedded_broker: bool,
+        /// Database file (overrides the config).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Broker port (overrides the config).
+        #[arg(long)]
+        broker_port: Option<u16>,
+    },
+    /// Nearest signatures from other cameras for one stored signature.
+    Query {
+        /// Database file.
+        #[arg(long)]
+        db: PathBuf,
+        /// Signature id (as in match events).
+        #[arg(long)]
+        signature: i64,
+        /// Number of neighbours.
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+    },
+    /// Gallery size, matches and ingest counters.
+    Stats {
+        /// Database file.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Measure ingest throughput through a broker and query latency against the memory
+    /// bandwidth bound.
+    #[cfg(feature = "bench")]
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {e}");
+                for cause in e.chain().skip(1) {
+                    eprintln!("  caused by: {cause}");
+                }
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run {
+            config,
+            embedded_broker,
+            db,
+            broker_port,
+        } => {
+            let file = match &config {
+                Some(path) => HubConfig::from_file(path)?,
+                None => HubConfig::default(),
+            };
+            let settings = file
+                .with_overrides(&Overrides {
+                    db,
+                    embedded_broker,
+                    broker_port,
+                })
+                .validate()?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let counts = hub::run(&settings, &stop)?;
+            tracing::info!(?counts, "hub stopped");
+        }
+        Command::Query { db, signature, k } => {
+            anyhow::ensure!(db.exists(), "database {} does not exist", db.display());
+            let report = hub::query(&db, signature, k)?
+                .with_context(|| format!("no signature {signature} in {}", db.display()))?;
+            print!("{}", stats::render_query(&report));
+        }
+        Command::Stats { db } => {
+            anyhow::ensure!(db.exists(), "database {} does not exist", db.display());
+            let store = hub::SqliteStore::open(&db)?;
+            print!("{}", stats::render_stats(&store.stats()?));
+        }
+        #[cfg(feature = "bench")]
+        Command::Bench(args) => {
+            let report = bench::run(&args)?;
+            print!("{}", bench::render(&report));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! Matching a new signature against the gallery of the other cameras.
+//!
+//! The matcher keeps, beside the search index, where and when each gallery entry was seen,
+//! and filters the search with it: never the query's own camera, and, when a camera graph
+//! is configured, only cameras linked to the query's camera with a capture-time difference
+//! inside the link's travel-time range.
+
+use std::collections::HashMap;
+
+use super::config::{CameraId, LinkConfig, parse_camera_ref};
+use super::error::ConfigError;
+use super::index::{GalleryIndex, RowMeta};
+use spanreid::signature::Signature;
+
+/// Small integer standing for one camera.
+type CameraIdx = u32;
+
+type EntryMeta = RowMeta;
+
+/// Travel-time ranges between linked cameras (both directions).
+#[derive(Clone, Debug, Default)]
+pub struct TravelGraph {
+    /// `(min, max)` µs by unordered camera pair (smaller index first).
+    links: HashMap<(CameraIdx, CameraIdx), (u64, u64)>,
+}
+
+impl TravelGraph {
+    /// Whether the graph gates anything (no links means every pair may match).
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// Whether a vehicle seen at `a` could be the one seen at `b`.
+    fn allows(&self, a: EntryMeta, b: EntryMeta) -> bool {
+        if self.links.is_empty() {
+            return true;
+        }
+        let pair = (a.camera.min(b.camera), a.camera.max(b.camera));
+        let Some(&(min, max)) = self.links.get(&pair) else {
+            return false;
+        };
+        let dt = a.capture_time_us.abs_diff(b.capture_time_us);
+        (min..=max).contains(&dt)
+    }
+}
+
+/// One candidate for a query, best first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    /// Gallery signature id.
+    pub id: i64,
+    /// CPDM distance to the query.
+    pub distance: f32,
+}
+
+/// The searchable gallery with its metadata.
+#[derive(Debug)]
+pub struct Matcher<I> {
+    index: I,
+    cameras: HashMap<CameraId, CameraIdx>,
+    graph: TravelGraph,
+    top_k: usize,
+    max_distance: f32,
+}
+
+impl<I: GalleryIndex> Matcher<I> {
+    /// An empty matcher over `index`, with the camera links of the config.
+    pub fn new(
+        index: I,
+        links: &[LinkConfig],
+        top_k: usize,
+        max_distance: f32,
+    ) -> Result<Self, ConfigError> {
+        let mut m = Matcher {
+            index,
+            cameras: HashMap::new(),
+            graph: TravelGraph::default(),
+            top_k,
+            max_distance,
+        };
+        for link in links {
+            let a = m.camera_index(&parse_camera_ref(&link.from)?);
+            let b = m.camera_index(&parse_camera_ref(&link.to)?);
+            let range = ((link.min_s * 1e6) as u64, (link.max_s * 1e6) as u64);
+            m.graph.links.insert((a.min(b), a.max(b)), range);
+        }
+        Ok(m)
+    }
+
+    /// Stable small index of a camera, assigned on first sight.
+    pub fn camera_index(&mut self, id: &CameraId) -> CameraIdx {
+        let next = self.cameras.len() as CameraIdx;
+        *self.cameras.entry(id.clone()).or_insert(next)
+    }
+
+    fn meta_of(&mut self, sig: &Signature) -> EntryMeta {
+        let id = (sig.site.as_str().to_owned(), sig.camera.as_str().to_owned());
+        EntryMeta {
+            camera: self.camera_index(&id),
+            capture_time_us: sig.capture_time_us,
+        }
+    }
+
+    /// Candidates for `sig` among the gallery entries of other cameras, best first, at
+    /// most `top_k`, each within `max_distance`. `sig` itself is not added.
+    pub fn candidates(&mut self, sig: &Signature) -> Vec<Candidate> {
+        self.candidates_batch(&[(0, sig)]).pop().unwrap_or_default()
+    }
+
+    /// Candidates for each new signature `(id, signature)` of a batch, as if they had been
+    /// matched and added one after the other: against the gallery, and against the
+    /// signatures before it in the batch. The gallery is scanned once for the whole batch.
+    /// The signatures are not added.
+    pub fn candidates_batch(&mut self, batch: &[(i64, &Signature)]) -> Vec<Vec<Candidate>> {
+        let metas: Vec<RowMeta> = batch.iter().map(|(_, s)| self.meta_of(s)).collect();
+        let sigs: Vec<&Signature> = batch.iter().map(|(_, s)| *s).collect();
+        let graph = &self.graph;
+        let allowed = |q: RowMeta, g: RowMeta| g.camera != q.camera && graph.allows(q, g);
+        let keep_gallery = |qi: usize, _id: i64, g: RowMeta| allowed(metas[qi], g);
+        let mut per_query =
+            self.index
+                .search_many(&sigs, self.top_k, self.max_distance, &keep_gallery);
+        if batch.len() > 1 {
+            let mut within = self.index.empty_like();
+            let position: std::collections::HashMap<i64, usize> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, (id, _))| (*id, i))
+                .collect();
+            for ((id, sig), meta) in batch.iter().zip(&metas) {
+                within.insert(*id, sig, *meta);
+            }
+            let keep_earlier = |qi: usize, id: i64, g: RowMeta| {
+                position.get(&id).is_some_and(|&gi| gi < qi) && allowed(metas[qi], g)
+            };
+            let earlier = within.search_many(&sigs, self.top_k, self.max_distance, &keep_earlier);
+            for (hits, more) in per_query.iter_mut().zip(earlier) {
+                hits.extend(more);
+                hits.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                hits.truncate(self.top_k);
+            }
+        }
+        per_query
+            .into_iter()
+            .map(|hits| {
+                hits.into_iter()
+                    .map(|(id, distance)| Candidate { id, distance })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Add a stored signature to the searchable gallery.
+    pub fn insert(&mut self, id: i64, sig: &Signature) {
+        let m = self.meta_of(sig);
+        self.index.insert(id, sig, m);
+    }
+
+    /// Remove evicted signatures.
+    pub fn remove(&mut self, ids: &[i64]) {
+        for id in ids {
+            self.index.remove(*id);
+        }
+    }
+
+    /// Number of searchable signatures.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether the gallery is empty.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The search index (to compare it with the database in tests).
+    pub fn index(&self) -> &I {
+        &self.index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{ExactIndex, Int8Index};
+    use crate::synthetic::{IdentityBank, Sighting};
+
+    const DIM: usize = 64;
+
+    fn sig(bank: &IdentityBank, identity: usize, camera: &str, t_s: u64, seed: u64) -> Signature {
+        let s = Sighting {
+            identity,
+            site: "s",
+            camera,
+            capture_time_us: t_s * 1_000_000,
+            sequence: seed,
+            noise: 0.3,
+        };
+        bank.signature([3; 16], &s, seed)
+    }
+
+    fn link(from: &str, to: &str, min_s: f64, max_s: f64) -> LinkConfig {
+        LinkConfig {
+            from: from.into(),
+            to: to.into(),
+            min_s,
+            max_s,
+        }
+    }
+
+    #[test]
+    fn finds_the_same_identity_on_other_cameras_only() {
+        let bank = IdentityBank::new(20, DIM, 1);
+        let mut m = Matcher::new(Int8Index::new([3; 16], DIM), &[], 3, 0.9).unwrap();
+        for id in 0..20 {
+            m.insert(id as i64, &sig(&bank, id, "a", 0, id as u64));
+            m.insert(100 + id as i64, &sig(&bank, id, "b", 0, 100 + id as u64));
+        }
+        let hits = m.candidates(&sig(&bank, 4, "a", 0, 999));
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].id, 104);
+        let hits = m.candidates(&sig(&bank, 4, "c", 0, 998));
+        let ids: Vec<i64> = hits.iter().map(|c| c.id).collect();
+        assert!(ids == vec![4, 104] || ids == vec![104, 4], "{ids:?}");
+        m.remove(&[104]);
+        assert_eq!(m.len(), 39);
+        assert_eq!(m.candidates(&sig(&bank, 4, "a", 0, 997)), Vec::new());
+    }
+
+    #[test]
+    fn camera_graph_gates_by_link_and_travel_time() {
+        let bank = IdentityBank::new(2, DIM, 2);
+        let links = [link("s/a", "s/b", 10.0, 60.0)];
+        let mut m = Matcher::new(Int8Index::new([3; 16], DIM), &links, 5, 0.9).unwrap();
+        m.insert(1, &sig(&bank, 0, "a", 1000, 1));
+        m.insert(2, &sig(&bank, 0, "c", 1030, 2)); // no link a–c or b–c
+        let mut at = |t| m_ids(&mut m, &sig(&bank, 0, "b", t, 9));
+        assert_eq!(at(1005), Vec::<i64>::new()); // 5 s: faster than possible
+        assert_eq!(at(1030), vec![1]);
+        assert_eq!(at(1060), vec![1]);
+        assert_eq!(at(1061), Vec::<i64>::new());
+        assert_eq!(at(970), vec![1]); // the other direction, reported late
+    }
+
+    fn m_ids<I: GalleryIndex>(m: &mut Matcher<I>, s: &Signature) -> Vec<i64> {
+        m.candidates(s).into_iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn int8_index_agrees_with_the_exact_f32_reference() {
+        let bank = IdentityBank::new(50, DIM, 3);
+        let mut exact = Matcher::new(ExactIndex::default(), &[], 10, f32::INFINITY).unwrap();
+        let mut int8 = Matcher::new(Int8Index::new([3; 16], DIM), &[], 10, f32::INFINITY).unwrap();
+        for id in 0..50 {
+            let s = sig(&bank, id, ["a", "b"][id % 2], 0, id as u64);
+            exact.insert(id as i64, &s);
+            int8.insert(id as i64, &s);
+        }
+        for q in 0..5 {
+            let query = sig(&bank, q * 3, "q", 0, 500 + q as u64);
+            let (e, i) = (exact.candidates(&query), int8.candidates(&query));
+            assert_eq!(e.len(), i.len());
+            assert_eq!(e[0].id, i[0].id);
+            for (a, b) in e.iter().zip(&i) {
+                // Both work on the same int8 values; only the arithmetic differs.
+                assert!((a.distance - b.distance).abs() < 1e-3, "{a:?} vs {b:?}");
+            }
+        }
+        for id in [0, 17, 49, 23] {
+            exact.remove(&[id]);
+            int8.remove(&[id]);
+        }
+        assert_eq!(exact.index().ids(), int8.index().ids());
+        let query = sig(&bank, 17, "q", 0, 777);
+        let ids = |c: Vec<Candidate>| c.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(ids(exact.candidates(&query)), ids(int8.candidates(&query)));
+    }
+}

@@ -1,0 +1,189 @@
+//! The hub's only socket code: the MQTT subscription feeding [`Hub::process`], match-event
+//! publishing, and acknowledgements.
+//!
+//! Delivery: QoS 1 with manual acknowledgements on a persistent session (fixed client id,
+//! `clean_session = false`). A message is acknowledged only after the transaction that
+//! stored it (or counted its rejection) has committed, so the broker redelivers anything
+//! the hub did not make durable, and a redelivered message is recognised as a duplicate.
+//!
+//! TLS: the client is built without TLS (`rumqttc` with `default-features = false`): the
+//! default `use-rustls` pulls the aws-lc-sys C build. Deploy the hub next to the broker or
+//! on a trusted network; payloads are authenticated per camera (HMAC) either way, so TLS
+//! adds confidentiality, not integrity. Enabling `use-rustls-no-provider` with the ring
+//! provider is the intended route when confidentiality is needed.
+//!
+//! Threads: one thread drives the connection and forwards publishes over a channel; the
+//! caller's thread batches whatever has arrived, processes it and queues acks and events.
+//! The broker's in-flight window bounds how many unacknowledged messages can be queued.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::Duration;
+
+use rumqttc::{Client, Event, MqttOptions, Packet, Publish, QoS};
+use spanreid::clock::now_us;
+
+use super::config::BrokerConfig;
+use super::error::{HubError, MqttError};
+use super::events::MATCH_TOPIC;
+use super::gallery::Store;
+use super::index::GalleryIndex;
+use super::ingest::SIGNATURE_FILTER;
+use super::service::{Hub, Message, Outcome};
+
+/// Largest MQTT packet a broker should accept from publishers (set mosquitto's
+/// `max_packet_size` to at most this): bigger than any valid signature, so oversized
+/// payloads reach the verifier and are counted.
+pub const MAX_PACKET_BYTES: usize = 256 * 1024;
+
+/// Largest packet the hub's client reads: a margin above [`MAX_PACKET_BYTES`] for the
+/// packet identifier a broker adds when forwarding, so no message the broker accepted can
+/// break the hub's connection (and come back forever as an unacknowledged redelivery).
+const MAX_INCOMING_BYTES: usize = MAX_PACKET_BYTES + 1024;
+
+/// Most messages processed in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// Capacity of the client's request queue (acks and publishes).
+pub(crate) const REQUEST_QUEUE: usize = 4096;
+
+/// Running totals since start, logged periodically.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Messages stored (including redeliveries of stored ones).
+    pub stored: u64,
+    /// Messages rejected.
+    pub rejected: u64,
+    /// Match events published.
+    pub events: u64,
+}
+
+/// MQTT options for a client of `broker` with `client_id` (over TLS when configured).
+pub fn options(broker: &BrokerConfig, client_id: &str) -> Result<MqttOptions, MqttError> {
+    let mut opts = MqttOptions::new(client_id, broker.host.clone(), broker.port);
+    opts.set_keep_alive(Duration::from_secs(broker.keep_alive_s.max(5)));
+    opts.set_max_packet_size(MAX_INCOMING_BYTES, MAX_PACKET_BYTES);
+    if let Some(files) = broker.tls() {
+        opts.set_transport(spanreid_net::tls::transport(&files)?);
+    }
+    Ok(opts)
+}
+
+/// Subscribe to the signature topics and process messages until `stop` is set.
+pub fn run<S: Store, I: GalleryIndex>(
+    hub: &mut Hub<S, I>,
+    broker: &BrokerConfig,
+    stop: &Arc<AtomicBool>,
+) -> Result<RunCounts, HubError> {
+    let mut opts = options(broker, &broker.client_id)?;
+    opts.set_clean_session(false).set_manual_acks(true);
+    let (client, mut connection) = Client::new(opts, REQUEST_QUEUE);
+    let (tx, rx) = mpsc::channel::<Publish>();
+    let addr = format!("{}:{}", broker.host, broker.port);
+    let driver = {
+        let client = client.clone();
+        let stop = Arc::clone(stop);
+        let conn_addr = addr.clone();
+        thread::Builder::new()
+            .name("mqtt-connection".into())
+            .spawn(move || {
+                for event in connection.iter() {
+                    match event {
+                        Ok(Event::Incoming(Packet::Publish(p))) => {
+                            if tx.send(p).is_err() {
+                                break;
+                            }
+                        }
+                        Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                            tracing::info!(addr = %conn_addr, session = ack.session_present, "connected");
+                            if !ack.session_present {
+                                let sub = client.try_subscribe(SIGNATURE_FILTER, QoS::AtLeastOnce);
+                                if let Err(e) = sub {
+                                    tracing::warn!(error = %e, "cannot queue the subscription");
+                                }
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            tracing::warn!(addr = %conn_addr, error = %e, "MQTT error; retrying");
+                            thread::sleep(Duration::from_millis(500));
+                        }
+                    }
+                }
+            })
+            .map_err(|e| MqttError::Broker { addr: addr.clone(), message: e.to_string() })?
+    };
+
+    let mut counts = RunCounts::default();
+    let mut last_log = now_us();
+    let result = loop {
+        if stop.load(Ordering::Relaxed) {
+            break Ok(counts);
+        }
+        let first = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(p) => p,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                let message = "connection thread ended".into();
+                break Err(HubError::from(MqttError::Broker { addr, message }));
+            }
+        };
+        let mut publishes = vec![first];
+        while publishes.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => publishes.push(p),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = process_and_ack(hub, &client, &publishes, &mut counts) {
+            break Err(e);
+        }
+        let now = now_us();
+        if now.saturating_sub(last_log) > 10_000_000 {
+            last_log = now;
+            tracing::info!(?counts, gallery = hub.matcher().len(), "ingest progress");
+        }
+    };
+    let _ = client.disconnect();
+    drop(rx);
+    let _ = driver.join();
+    result
+}
+
+fn process_and_ack<S: Store, I: GalleryIndex>(
+    hub: &mut Hub<S, I>,
+    client: &Client,
+    publishes: &[Publish],
+    counts: &mut RunCounts,
+) -> Result<(), HubError> {
+    let batch: Vec<Message> = publishes
+        .iter()
+        .map(|p| Message {
+            topic: p.topic.clone(),
+            payload: p.payload.to_vec(),
+        })
+        .collect();
+    let result = hub.process(&batch, now_us())?;
+    for outcome in &result.outcomes {
+        match outcome {
+            Outcome::Stored(_) => counts.stored += 1,
+            Outcome::Rejected(_) => counts.rejected += 1,
+        }
+    }
+    for event in &result.events {
+        let json = event.to_json().map_err(MqttError::from)?;
+        client
+            .publish(MATCH_TOPIC, QoS::AtLeastOnce, false, json)
+            .map_err(MqttError::from)?;
+        counts.events += 1;
+    }
+    for p in publishes {
+        client.ack(p).map_err(MqttError::from)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! The hub's processing of a batch of received messages: verify, store, match, evict. No
+//! sockets here: [`super::mqtt`] feeds batches in and publishes what comes out.
+
+use std::collections::BTreeMap;
+
+use super::config::Settings;
+use super::error::StoreError;
+use super::events::{MatchEvent, RankedCandidate, SignatureRef};
+use super::gallery::{InsertOutcome, MatchRecord, NewSignature, Store};
+use super::index::GalleryIndex;
+use super::ingest::{Reject, Verifier};
+use super::matcher::{Candidate, Matcher};
+use spanreid::signature::{ModelId, Signature};
+
+/// One received MQTT message.
+#[derive(Clone, Debug)]
+pub struct Message {
+    /// Topic it arrived on.
+    pub topic: String,
+    /// Payload bytes.
+    pub payload: Vec<u8>,
+}
+
+/// What became of one message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Stored under this id (or already stored: a redelivery).
+    Stored(i64),
+    /// Rejected, with the reason.
+    Rejected(Reject),
+}
+
+/// Result of one batch.
+#[derive(Clone, Debug, Default)]
+pub struct BatchResult {
+    /// One outcome per message, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Match events to publish.
+    pub events: Vec<MatchEvent>,
+    /// Ids evicted by this batch.
+    pub evicted: Vec<i64>,
+}
+
+/// Seconds between age-based eviction passes (capacity is enforced every batch).
+const EVICTION_PERIOD_US: u64 = 10_000_000;
+
+/// Verifier, store and matcher together.
+#[derive(Debug)]
+pub struct Hub<S, I> {
+    verifier: Verifier,
+    store: S,
+    matcher: Matcher<I>,
+    model_id: ModelId,
+    retention_us: u64,
+    max_signatures: usize,
+    last_eviction_us: u64,
+    matching: bool,
+}
+
+impl<S: Store, I: GalleryIndex> Hub<S, I> {
+    /// Open the hub over `store`, rebuilding the search gallery from it.
+    pub fn open(settings: &Settings, store: S, index: I) -> Result<Self, super::HubError> {
+        let cfg = &settings.config;
+        let matcher = Matcher::new(
+            index,
+            &cfg.links,
+            cfg.matching.top_k,
+            cfg.matching.max_distance,
+        )?;
+        let mut hub = Hub {
+            verifier: Verifier::new(settings),
+            store,
+            matcher,
+            model_id: settings.model_id,
+            retention_us: cfg.gallery.retention_s.saturating_mul(1_000_000),
+            max_signatures: cfg.gallery.max_signatures,
+            last_eviction_us: 0,
+            matching: cfg.matching.enabled,
+        };
+        for stored in hub.store.load_all()? {
+            hub.matcher.insert(stored.id, &stored.signature);
+        }
+        tracing::info!(
+            signatures = hub.matcher.len(),
+            "gallery rebuilt from the database"
+        );
+        Ok(hub)
+    }
+
+    /// Process messages that arrived together; everything stored is committed when this
+    /// returns `Ok`, so the caller may acknowledge them all.
+    pub fn process(&mut self, batch: &[Message], now_us: u64) -> Result<BatchResult, StoreError> {
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(batch.len());
+        let mut verified: Vec<(usize, Signature)> = Vec::new();
+        let mut rejects: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for (i, msg) in batch.iter().enumerate() {
+            match self.verifier.verify(&msg.topic, &msg.payload, now_us) {
+                Ok(sig) => {
+                    verified.push((i, sig));
+                    outcomes.push(None);
+                }
+                Err(reject) => {
+                    tracing::debug!(topic = %msg.topic, %reject, "rejected");
+                    *rejects.entry(reject.reason()).or_default() += 1;
+                    outcomes.push(Some(Outcome::Rejected(reject)));
+                }
+            }
+        }
+        let new: Vec<NewSignature<'_>> = verified
+            .iter()
+            .map(|(i, sig)| NewSignature {
+                signature: sig,
+                payload: &batch[*i].payload,
+                received_us: now_us,
+            })
+            .collect();
+        let counters: Vec<(&str, u64)> = rejects.into_iter().collect();
+        // Matching runs inside the store's transaction, once the new ids are known, so the
+        // signatures and their match records commit together.
+        let mut candidates: Vec<Vec<Candidate>> = Vec::new();
+        let matching = self.matching;
+        let matcher = &mut self.matcher;
+        let stored =
+            self.store
+                .insert_batch(&new, &counters, &mut |outcomes: &[InsertOutcome]| {
+                    let inserted = newly_inserted(&verified, outcomes);
+                    candidates = if matching {
+                        matcher.candidates_batch(&inserted)
+                    } else {
+                        Vec::new()
+                    };
+                    match_records(&inserted, &candidates)
+                })?;
+
+        let mut events = Vec::new();
+        let inserted = newly_inserted(&verified, &stored);
+        for ((i, sig), outcome) in verified.iter().zip(stored) {
+            outcomes[*i] = Some(match outcome {
+                InsertOutcome::Inserted(id) => Outcome::Stored(id),
+                InsertOutcome::Duplicate(id) => Outcome::Stored(id),
+                InsertOutcome::Replay => Outcome::Rejected(Reject::Replay {
+                    site: sig.site.as_str().to_owned(),
+                    camera: sig.camera.as_str().to_owned(),
+                    sequence: sig.sequence,
+                }),
+            });
+        }
+        for (id, sig) in &inserted {
+            self.matcher.insert(*id, sig);
+        }
+        for ((id, sig), candidates) in inserted.iter().zip(&candidates) {
+            if !candidates.is_empty() {
+                events.push(self.event(*id, sig, candidates)?);
+            }
+        }
+        let evicted = self.evict(now_us)?;
+        let outcomes = outcomes
+            .into_iter()
+            .map(|o| o.expect("every message got an outcome above"))
+            .collect();
+        Ok(BatchResult {
+            outcomes,
+            events,
+            evicted,
+        })
+    }
+
+    fn event(
+        &self,
+        id: i64,
+        sig: &Signature,
+        candidates: &[Candidate],
+    ) -> Result<MatchEvent, StoreError> {
+        let mut ranked = Vec::with_capacity(candidates.len());
+        for (rank, c) in (1u32..).zip(candidates) {
+            if let Some(g) = self.store.get(c.id)? {
+                ranked.push(RankedCandidate {
+                    rank,
+                    distance: c.distance,
+                    signature: SignatureRef::new(g.id, &g.signature),
+                });
+            }
+        }
+        Ok(MatchEvent::new(
+            SignatureRef::new(id, sig),
+            &self.model_id,
+            ranked,
+        ))
+    }
+
+    fn evict(&mut self, now_us: u64) -> Result<Vec<i64>, StoreError> {
+        let over_capacity = self.matcher.len() > self.max_signatures;
+        let due = now_us.saturating_sub(self.last_eviction_us) >= EVICTION_PERIOD_US;
+        if !over_capacity && !due {
+            return Ok(Vec::new());
+        }
+        self.last_eviction_us = now_us;
+        let evicted = self.store.evict(
+            now_us.saturating_sub(self.retention_us),
+            self.max_signatures,
+        )?;
+        self.matcher.remove(&evicted);
+        if !evicted.is_empty() {
+            tracing::info!(count = evicted.len(), "evicted signatures");
+        }
+        Ok(evicted)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The matcher.
+    pub fn matcher(&self) -> &Matcher<I> {
+        &self.matcher
+    }
+}
+
+/// The signatures of `verified` that `outcomes` says were newly stored, with their ids.
+fn newly_inserted<'s>(
+    verified: &'s [(usize, Signature)],
+    outcomes: &[InsertOutcome],
+) -> Vec<(i64, &'s Signature)> {
+    verified
+        .iter()
+        .zip(outcomes)
+        .filter_map(|((_, sig), o)| match o {
+            InsertOutcome::Inserted(id) => Some((*id, sig)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One record per candidate of each new signature, ranked from 1.
+fn match_records(
+    inserted: &[(i64, &Signature)],
+    candidates: &[Vec<Candidate>],
+) -> Vec<MatchRecord> {
+    inserted
+        .iter()
+        .zip(candidates)
+        .flat_map(|((id, _), cs)| {
+            (1u32..).zip(cs).map(move |(rank, c)| MatchRecord {
+                query_id: *id,
+                candidate_id: c.id,
+                rank,
+                distance: c.distance,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CameraConfig, HubConfig};
+    use crate::gallery::SqliteStore;
+    use crate::synthetic::{IdentityBank, Sighting};
+    use spanreid::signature::CameraKey;
+    use spanreid::signature::wire::encode_to_vec;
+
+    const NOW: u64 = 1_800_000_000_000_000;
+    const DIM: usize = 32;
+
+    fn settings(db: &std::path::Path) -> Settings {
+        let mut cfg = HubConfig {
+            db: db.to_owned(),
+            ..HubConfig::default()
+        };
+        cfg.model.dim = DIM;
+        cfg.gallery.max_signatures = 4;
+        cfg.gallery.retention_s = 3600;
+        cfg.matching.max_distance = 0.9;
+        for cam in ["a", "b"] {
+            let key = if cam == "a" { "aa" } else { "bb" }.repeat(32);
+            cfg.cameras.push(CameraConfig {
+                site: "s".into(),
+                camera: cam.into(),
+                key,
+            });
+        }
+        cfg.validate().unwrap()
+    }
+
+    fn message(bank: &IdentityBank, identity: usize, cam: &str, seq: u64, t: u64) -> Message {
+        let s = Sighting {
+            identity,
+            site: "s",
+            camera: cam,
+            capture_time_us: t,
+            sequence: seq,
+            noise: 0.3,
+        };
+        let key = CameraKey::from_hex(&if cam == "a" { "aa" } else { "bb" }.repeat(32)).unwrap();
+        Message {
+            topic: format!("spanreid/v1/s/{cam}/signature"),
+            payload: encode_to_vec(
+                &bank.signature([0; 16], &s, seq << 4 | identity as u64),
+                &key,
+            )
+            .unwrap(),
+        }
+    }
+
+    #[test]
+    fn batch_stores_matches_and_enforces_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(&dir.path().join("h.sqlite"));
+        let store = SqliteStore::open(&settings.config.db).unwrap();
+        let mut hub = Hub::open(&settings, store, crate::new_index(&settings)).unwrap();
+        let bank = IdentityBank::new(5, DIM, 8);
+        let batch: Vec<Message> = (0..3)
+            .flat_map(|id| {
+                [
+                    message(&bank, id, "a", id as u64 + 1, NOW),
+                    message(&bank, id, "b", id as u64 + 1, NOW + 1),
+                ]
+            })
+            .chain([Message {
+                topic: "x".into(),
+                payload: vec![1],
+            }])
+            .collect();
+        let r = hub.process(&batch, NOW).unwrap();
+        assert_eq!(r.outcomes.len(), 7);
+        assert!(matches!(
+            r.outcomes[6],
+            Outcome::Rejected(Reject::BadTopic(_))
+        ));
+        // Each b sighting matches its a sighting, stored just before it in the same batch.
+        assert_eq!(r.events.len(), 3);
+        for (n, e) in r.events.iter().enumerate() {
+            assert_eq!(e.query.camera, "b");
+            assert_eq!(e.candidates.len(), 1);
+            assert_eq!(e.candidates[0].signature.sequence, n as u64 + 1);
+            assert_eq!(e.candidates[0].signature.camera, "a");
+        }
+        // Capacity 4 of 6: the two oldest (first captured) are gone from store and index.
+        assert_eq!(r.evicted, vec![1, 3]);
+        assert_eq!(hub.matcher().index().ids(), vec![2, 4, 5, 6]);
+        assert_eq!(hub.store().stats().unwrap().signatures, 4);
+        // Past the retention everything goes on the next pass.
+        let later = NOW + 3_700_000_000;
+        let r = hub
+            .process(&[message(&bank, 4, "a", 10, later)], later)
+            .unwrap();
+        assert_eq!(r.evicted, vec![2, 4, 5, 6]);
+        assert_eq!(hub.matcher().index().ids(), vec![7]);
+    }
+}
