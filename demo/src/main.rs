@@ -16,11 +16,11 @@ use anyhow::{Context, bail, ensure};
 use clap::Parser;
 use spanreid::clock::now_us;
 use spanreid_edge::capture::ground_truth::{self, Sighting};
-use spanreid_edge::infer::tract::TractEmbedder;
-use spanreid_edge::infer::{Embedder, manifest};
 use spanreid_edge::passage_log;
 use spanreid_hub::events::MatchEvent;
 use spanreid_hub::{SqliteStore, Store};
+use spanreid_infer::tract::TractEmbedder;
+use spanreid_infer::{Embedder, manifest};
 
 use plan::{CameraPlan, Plan, demo_key};
 use processes::{Process, subscribe_matches, wait_for_port};

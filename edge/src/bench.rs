@@ -9,12 +9,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use spanreid_edge::config::Config;
-use spanreid_edge::frame::{Crop, Frame};
-use spanreid_edge::infer::tract::TractEmbedder;
-use spanreid_edge::infer::{Embedder, fixture, manifest};
+use spanreid_edge::frame::Frame;
 use spanreid_edge::metrics::Metrics;
 use spanreid_edge::pipeline::Vehicles;
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
+use spanreid_infer::Crop;
+use spanreid_infer::tract::TractEmbedder;
+use spanreid_infer::{Embedder, fixture, manifest};
 
 fn rate(seconds: f64, mut step: impl FnMut() -> anyhow::Result<u64>) -> anyhow::Result<f64> {
     let t = Instant::now();

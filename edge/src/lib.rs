@@ -3,7 +3,8 @@
 //!
 //! Pure stages (detection, tracking, crop choice, signature building) take values and return
 //! values; devices, files and sockets stay in [`capture`], [`queue`], [`publish`] and
-//! [`metrics_http`].
+//! [`metrics_http`]. Inference and signing are `spanreid-infer`'s, shared with the trainer,
+//! the demo and the hub.
 
 #![deny(missing_docs)]
 
@@ -11,7 +12,6 @@ pub mod capture;
 pub mod config;
 pub mod detect;
 pub mod frame;
-pub mod infer;
 pub mod metrics;
 pub mod metrics_http;
 pub mod passage;
@@ -20,7 +20,6 @@ pub mod pipeline;
 pub mod publish;
 pub mod queue;
 pub mod record;
-pub mod sign;
 #[cfg(feature = "tls")]
 pub use spanreid_net::tls;
 pub mod track;

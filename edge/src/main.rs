@@ -15,14 +15,14 @@ use spanreid_edge::capture::FrameSource;
 use spanreid_edge::capture::replay::{Pace, ReplaySource};
 use spanreid_edge::capture::video::VideoSource;
 use spanreid_edge::config::{Config, Validated};
-use spanreid_edge::infer::tract::TractEmbedder;
-use spanreid_edge::infer::{Embedder, fixture, manifest};
 use spanreid_edge::metrics::Metrics;
 use spanreid_edge::passage_log::PassageLog;
 use spanreid_edge::publish::PublishSettings;
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
-use spanreid_edge::sign::{Signer, ident};
 use spanreid_edge::{metrics_http, pipeline};
+use spanreid_infer::sign::{Signer, ident};
+use spanreid_infer::tract::TractEmbedder;
+use spanreid_infer::{Embedder, fixture, manifest};
 
 #[derive(Parser)]
 #[command(name = "edge-agent", version, about = "spanreid roadside unit")]

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::frame::{BBox, Crop, Frame};
+use crate::frame::{BBox, Frame};
+use spanreid_infer::Crop;
 
 /// How the crops of one track become one signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

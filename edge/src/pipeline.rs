@@ -13,14 +13,14 @@ use crate::capture::{CaptureError, FrameSource};
 use crate::config::Validated;
 use crate::detect::{DetectError, Detector, MotionDetector};
 use crate::frame::Frame;
-use crate::infer::{Embedder, InferError, PartEmbedding};
 use crate::metrics::Metrics;
 use crate::passage::{Candidate, CropPolicy, Passages};
 use crate::passage_log::{PassageLog, PassageRecord};
 use crate::publish::{self, Control, PublishError, PublishSettings};
 use crate::queue::{DiskQueue, QueueError};
-use crate::sign::{PassageMeta, Signer, next_sequence};
 use crate::track::Tracker;
+use spanreid_infer::sign::{PassageMeta, Signer, next_sequence};
+use spanreid_infer::{Embedder, InferError, PartEmbedding};
 
 /// Why the pipeline stopped.
 #[derive(Debug, thiserror::Error)]

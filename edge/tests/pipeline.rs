@@ -16,14 +16,14 @@ use spanreid_edge::capture::FrameSource;
 use spanreid_edge::capture::replay::{Pace, ReplaySource};
 use spanreid_edge::capture::video::VideoSource;
 use spanreid_edge::config::Config;
-use spanreid_edge::infer::fixture::{self, FixtureShape};
-use spanreid_edge::infer::tract::TractEmbedder;
-use spanreid_edge::infer::{Embedder, manifest};
 use spanreid_edge::metrics::Metrics;
 use spanreid_edge::pipeline::{self, Parts};
 use spanreid_edge::publish::PublishSettings;
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
-use spanreid_edge::sign::{Signer, ident};
+use spanreid_infer::fixture::{self, FixtureShape};
+use spanreid_infer::sign::{Signer, ident};
+use spanreid_infer::tract::TractEmbedder;
+use spanreid_infer::{Embedder, manifest};
 use support::{Broker, subscribe, wait_for};
 
 const W: u32 = 160;

@@ -5,7 +5,7 @@
 //! box of a cell is the cell itself (constant). One class, id `class`, scores 1.
 
 use super::yolo::Layout;
-use crate::infer::graph::{Attr, GraphBuilder};
+use spanreid_infer::graph::{Attr, GraphBuilder};
 
 /// Steepness of the objectness sigmoid.
 pub const SLOPE: f32 = 20.0;

@@ -13,7 +13,7 @@ use super::letterbox::{Letterbox, PAD};
 use super::motion::Detection;
 use super::yolo::{self, DecodeError, YoloSettings};
 use crate::frame::Frame;
-use crate::infer::manifest::sha256_hex;
+use spanreid_infer::manifest::sha256_hex;
 
 /// Settings of the ONNX detector (validated `[detect.onnx]`).
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! The backbone stages of `model::backbone` written as ONNX nodes, layer for layer, with
 //! their batch norms folded in.
 
-use spanreid_edge::infer::graph::Attr;
+use spanreid_infer::graph::Attr;
 
 use super::ExportError;
 use super::emit::{ConvShape, Emitter};

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use spanreid_edge::infer::graph::{Attr, GraphBuilder};
+use spanreid_infer::graph::{Attr, GraphBuilder};
 
 use super::ExportError;
 use super::fold::{BatchNorm, TORCH_BN_EPS, fold};

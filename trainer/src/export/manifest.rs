@@ -1,8 +1,8 @@
 //! Adding entries to `models/manifest.toml`, the contract between the exporter and the
-//! edge-agent (format: `spanreid_edge::infer::manifest`).
+//! edge-agent (format: `spanreid_infer::manifest`).
 
 use serde::{Deserialize, Serialize};
-use spanreid_edge::infer::manifest::ModelEntry;
+use spanreid_infer::manifest::ModelEntry;
 
 const HEADER: &str = "# Models for edge-agent, written by `trainer export`: each entry names an \
 ONNX file beside\n# this manifest, its sha256 and how to feed it. `trained_by` records the \
@@ -35,7 +35,7 @@ pub fn merge(existing: &str, entries: &[ModelEntry]) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spanreid_edge::infer::manifest::select;
+    use spanreid_infer::manifest::select;
     use std::path::Path;
 
     fn entry(name: &str) -> ModelEntry {

@@ -75,7 +75,7 @@ pub enum ExportError {
     },
     /// The edge's model loader rejected the written model.
     #[error(transparent)]
-    Infer(#[from] spanreid_edge::infer::InferError),
+    Infer(#[from] spanreid_infer::InferError),
     /// File-system failure.
     #[error("{path}")]
     Io {

@@ -11,7 +11,7 @@
 //! normalisation that the trainer's networks apply inside is done by the caller, as the
 //! manifest's `mean` and `std` say, so the graph starts at the normalised image.
 
-use spanreid_edge::infer::graph::Attr;
+use spanreid_infer::graph::Attr;
 
 use super::ExportError;
 use super::backbone::{StagePart, pool_flat, stage};

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use spanreid_edge::infer::Embedder;
-use spanreid_edge::infer::tract::TractEmbedder;
+use spanreid_infer::Embedder;
+use spanreid_infer::tract::TractEmbedder;
 
 use super::emit::Mode;
 use super::network::build;
@@ -83,7 +83,7 @@ fn an_exported_run_matches_libtorch_and_loads_in_the_edge() {
 
     // The edge loads both through the manifest and gets features of the trained dim.
     for name in ["tiny-f32", "tiny-int8"] {
-        let model = spanreid_edge::infer::manifest::load(&out.join("manifest.toml"), name)
+        let model = spanreid_infer::manifest::load(&out.join("manifest.toml"), name)
             .expect("manifest entry");
         assert_eq!(
             model.entry.trained_by,

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use spanreid_edge::frame::Crop;
-use spanreid_edge::infer::preprocess::push_nchw;
+use spanreid_infer::Crop;
+use spanreid_infer::preprocess::push_nchw;
 use tract_onnx::prelude::*;
 
 use super::quant::{Range, Ranges};

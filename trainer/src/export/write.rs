@@ -64,8 +64,8 @@ pub use with_torch::run_export;
 mod with_torch {
     use serde::Serialize;
     use spanreid::eval::Label;
-    use spanreid_edge::infer::manifest::{ModelEntry, sha256_hex};
-    use spanreid_edge::infer::tract::TractEmbedder;
+    use spanreid_infer::manifest::{ModelEntry, sha256_hex};
+    use spanreid_infer::tract::TractEmbedder;
 
     use super::super::check::{self, Accuracy, OutputDiff};
     use super::super::emit::Mode;
@@ -232,7 +232,7 @@ mod with_torch {
         write_atomic(&manifest_path, text.as_bytes())?;
         // The edge's own loader must accept what was written.
         for e in &entries {
-            let model = spanreid_edge::infer::manifest::load(&manifest_path, &e.name)?;
+            let model = spanreid_infer::manifest::load(&manifest_path, &e.name)?;
             TractEmbedder::load(model)?;
         }
         tracing::info!(manifest = %manifest_path.display(), "written and loaded by the edge");

@@ -13,10 +13,10 @@ use serde::Serialize;
 use spanreid::cpdm::Metric;
 use spanreid::eval::Label;
 use spanreid::signature::{CameraKey, QuantizedFeature};
-use spanreid_edge::frame::Crop;
-use spanreid_edge::infer::tract::TractEmbedder;
-use spanreid_edge::infer::{Embedder, PartEmbedding, manifest};
-use spanreid_edge::sign::{PassageMeta, Signer, ident};
+use spanreid_infer::Crop;
+use spanreid_infer::sign::{PassageMeta, Signer, ident};
+use spanreid_infer::tract::TractEmbedder;
+use spanreid_infer::{Embedder, PartEmbedding, manifest};
 
 use crate::train::TrainError;
 use crate::train::rank_list;
@@ -184,7 +184,7 @@ pub fn evaluate_model(
     batch: usize,
     rank_list: Option<(&Path, usize)>,
 ) -> Result<ModelRow, TrainError> {
-    let bad_model = |e: spanreid_edge::infer::InferError| TrainError::Corrupt {
+    let bad_model = |e: spanreid_infer::InferError| TrainError::Corrupt {
         path: manifest_path.to_owned(),
         reason: format!("model {name}: {e}"),
     };

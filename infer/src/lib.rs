@@ -1,19 +1,32 @@
-//! Inference: crops in, SPAN part features and view masks out, behind the [`Embedder`]
-//! trait so the pipeline does not depend on the engine. [`tract::TractEmbedder`] runs an
-//! ONNX model described by a [`manifest::ModelEntry`].
+//! spanreid-infer: the shipped model, run. Crops in, SPAN part features and view masks out,
+//! behind the [`Embedder`] trait so callers do not depend on the engine;
+//! [`tract::TractEmbedder`] runs an ONNX model described by a [`manifest::ModelEntry`], and
+//! [`sign`] turns its output into a signed signature.
+//!
+//! - [`manifest`]: `models/manifest.toml`, checked hashes.
+//! - [`graph`]: ONNX graph building (the trainer's exporter and the test fixtures).
+//! - [`preprocess`]: crop → normalised NCHW input.
+//! - [`tract`]: the tract engine.
+//! - [`sign`]: embedding → quantised, authenticated signature (pure).
+//!
+//! Used by the edge agent, the trainer (export checks, evaluation of ONNX files) and the
+//! demo. Depends on the core (`spanreid`) only among spanreid's crates.
+#![deny(missing_docs)]
 
+pub mod crop;
 pub mod fixture;
 pub mod graph;
 pub mod manifest;
 pub mod preprocess;
+pub mod sign;
 pub mod tract;
+
+pub use crop::Crop;
 
 use std::path::PathBuf;
 
 use spanreid::AreaRatios;
 use spanreid::part::PARTS;
-
-use crate::frame::Crop;
 
 /// Why inference failed.
 #[derive(Debug, thiserror::Error)]

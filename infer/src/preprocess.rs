@@ -3,7 +3,7 @@
 
 use image::imageops::FilterType;
 
-use crate::frame::Crop;
+use crate::Crop;
 
 /// Appends the NCHW tensor data of one crop (3 × `height` × `width` values) to `out`.
 /// An empty crop gives a zero image.

@@ -3,7 +3,7 @@
 use spanreid::QuantizedFeature;
 use spanreid::signature::{CameraKey, Ident, ModelId, QuantError, Signature, WireError, wire};
 
-use crate::infer::PartEmbedding;
+use crate::PartEmbedding;
 
 /// Why a signature could not be built.
 #[derive(Debug, thiserror::Error)]

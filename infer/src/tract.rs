@@ -12,7 +12,7 @@ use tract_onnx::prelude::*;
 use super::manifest::{ResolvedModel, read_checked};
 use super::preprocess::push_nchw;
 use super::{Embedder, InferError, PartEmbedding};
-use crate::frame::Crop;
+use crate::Crop;
 
 type Plan = Arc<TypedRunnableModel>;
 
