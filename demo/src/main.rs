@@ -23,7 +23,7 @@ use spanreid_infer::tract::TractEmbedder;
 use spanreid_infer::{Embedder, manifest};
 
 use plan::{CameraPlan, Plan, demo_key};
-use processes::{Process, subscribe_matches, wait_for_port};
+use processes::{Process, wait_for_port};
 use score::{MatchScore, PassageKey};
 
 /// Frames per second of the synthetic streams.
@@ -249,7 +249,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let hub_args = ["run", "--config", path_arg(&hub_toml)?];
     let mut hub = Process::spawn("hub", &hub_bin, &hub_args, &plan.work.join("hub.log"))?;
     wait_for_port(plan.port, &mut hub, Duration::from_secs(30))?;
-    let matches = subscribe_matches(plan.port)?;
+    let broker = spanreid_hub::config::BrokerConfig {
+        port: plan.port,
+        ..Default::default()
+    };
+    let matches =
+        spanreid_hub::watch::subscribe(&broker, "spanreid-demo-viewer", Duration::from_secs(20))
+            .context("subscribing to the hub's match events")?;
     say(&format!(
         "hub up, embedded broker on 127.0.0.1:{}",
         plan.port

@@ -1,19 +1,13 @@
-//! The child processes of the demo (the hub and one edge agent per camera) and the match
-//! subscription: the I/O side of the demo.
+//! The child processes of the demo (the hub and one edge agent per camera): the I/O side of
+//! the demo. Match events come from `spanreid_hub::watch`.
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
-use spanreid_hub::events::MatchEvent;
-
-/// Topic the hub publishes match events on.
-pub const MATCH_TOPIC: &str = "spanreid/v1/match";
 
 /// A running child whose output goes to a log file; killed when dropped.
 pub struct Process {
@@ -107,46 +101,4 @@ pub fn wait_for_port(port: u16, process: &mut Process, timeout: Duration) -> any
         process.name(),
         tail(&process.log, 15)
     )
-}
-
-/// Subscribes to match events on the broker at `port`; returns once the subscription is
-/// acknowledged. Malformed payloads are logged and skipped.
-pub fn subscribe_matches(port: u16) -> anyhow::Result<Receiver<MatchEvent>> {
-    let mut options = MqttOptions::new("spanreid-demo-viewer", "127.0.0.1", port);
-    options.set_keep_alive(Duration::from_secs(10));
-    let (client, mut connection) = Client::new(options, 64);
-    client.subscribe(MATCH_TOPIC, QoS::AtLeastOnce)?;
-    let (tx, rx) = channel();
-    let (ready_tx, ready_rx) = channel();
-    std::thread::Builder::new()
-        .name("matches".into())
-        .spawn(move || {
-            let _client = client;
-            for event in connection.iter() {
-                match event {
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = ready_tx.send(());
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        match serde_json::from_slice::<MatchEvent>(&p.payload) {
-                            Ok(e) => {
-                                if tx.send(e).is_err() {
-                                    return;
-                                }
-                            }
-                            Err(e) => tracing::warn!(error = %e, "malformed match event"),
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::debug!(error = %e, "match subscription reconnecting");
-                        std::thread::sleep(Duration::from_millis(200));
-                    }
-                }
-            }
-        })?;
-    ready_rx
-        .recv_timeout(Duration::from_secs(20))
-        .context("the broker did not acknowledge the match subscription")?;
-    Ok(rx)
 }

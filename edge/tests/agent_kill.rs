@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -13,7 +11,7 @@ use std::time::Duration;
 
 use spanreid::signature::{CameraKey, Envelope};
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
-use support::{Broker, free_port, subscribe, wait_for};
+use spanreid_testkit::{Mosquitto, free_port, subscribe, wait_for};
 
 const KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 const BIN: &str = env!("CARGO_BIN_EXE_edge-agent");
@@ -138,7 +136,7 @@ fn queued_signatures_survive_sigkill() {
     assert!(before >= 4, "{before} queued before the kill");
 
     // Second run with a broker: the old four are delivered, then the replay's again.
-    let broker = Broker::start(dir.path());
+    let broker = Mosquitto::start_persistent(dir.path());
     let got = subscribe(broker.port, "spanreid/v1/s/c9/signature");
     let cfg = config(dir.path(), broker.port);
     let out = Command::new(BIN)

@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
-
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,7 +22,7 @@ use spanreid_infer::fixture::{self, FixtureShape};
 use spanreid_infer::sign::{Signer, ident};
 use spanreid_infer::tract::TractEmbedder;
 use spanreid_infer::{Embedder, manifest};
-use support::{Broker, subscribe, wait_for};
+use spanreid_testkit::{Mosquitto, subscribe, wait_for};
 
 const W: u32 = 160;
 const H: u32 = 96;
@@ -154,7 +152,7 @@ fn each_passage_gives_one_signature_with_the_right_identity() {
     std::fs::create_dir_all(&frames).unwrap();
     draw(&frames);
     std::fs::write(frames.join("000200.png"), b"truncated").unwrap();
-    let broker = Broker::start(dir.path());
+    let broker = Mosquitto::start_persistent(dir.path());
     let got = subscribe(broker.port, "spanreid/v1/+/+/signature");
     let key = CameraKey::from_hex(KEY).unwrap();
     let source = ReplaySource::open(&frames, Pace::Fast { fps: 10.0 }, 1_000_000).unwrap();

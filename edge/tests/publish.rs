@@ -2,8 +2,6 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +9,7 @@ use std::time::Duration;
 use spanreid_edge::metrics::Metrics;
 use spanreid_edge::publish::{self, Control, PublishSettings};
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
-use support::{Broker, subscribe, wait_for};
+use spanreid_testkit::{Mosquitto, subscribe, wait_for};
 
 fn settings(port: u16) -> PublishSettings {
     PublishSettings {
@@ -48,7 +46,7 @@ fn indices(got: &Mutex<Vec<Vec<u8>>>) -> BTreeSet<u64> {
 #[test]
 fn broker_restart_mid_stream_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut broker = Broker::start(dir.path());
+    let mut broker = Mosquitto::start_persistent(dir.path());
     let got = subscribe(broker.port, "spanreid/v1/+/+/signature");
     let status = subscribe(broker.port, "spanreid/v1/s1/c001/status");
     let (q, _) = DiskQueue::open(
@@ -126,7 +124,13 @@ fn nothing_is_removed_without_a_broker() {
         c2.set(Control::STOP);
     });
     // nobody listens on this port
-    publish::run(&settings(support::free_port()), &queue, &metrics, &control).unwrap();
+    publish::run(
+        &settings(spanreid_testkit::free_port()),
+        &queue,
+        &metrics,
+        &control,
+    )
+    .unwrap();
     stopper.join().unwrap();
     assert_eq!(queue.lock().unwrap().len(), 5);
     assert_eq!(

@@ -26,6 +26,7 @@ pub mod service;
 pub mod stats;
 #[cfg(any(test, feature = "bench"))]
 pub mod synthetic;
+pub mod watch;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -1,16 +1,14 @@
-//! Shared helpers for integration tests: a real mosquitto broker on a free loopback port,
-//! synthetic signed signatures, and polling the hub's database.
+//! Helpers for the hub's integration tests: synthetic signed signatures, a hub in a thread,
+//! match listeners and polling the hub's database. The broker is `spanreid-testkit`'s.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use spanreid::signature::wire::encode_to_vec;
 use spanreid::signature::{CameraKey, Signature};
 use spanreid_hub::config::{CameraConfig, HubConfig, Settings};
@@ -18,169 +16,7 @@ use spanreid_hub::events::MatchEvent;
 use spanreid_hub::gallery::{SqliteStore, Store, StoreStats};
 use spanreid_hub::ingest::signature_topic;
 use spanreid_hub::synthetic::{IdentityBank, Sighting};
-
-/// Where mosquitto is installed by Debian's package.
-const MOSQUITTO: &str = "/usr/sbin/mosquitto";
-
-/// A mosquitto process on 127.0.0.1:port, killed on drop.
-pub struct Mosquitto {
-    child: Child,
-    pub port: u16,
-    _dir: tempfile::TempDir,
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Mosquitto {
-    pub fn start() -> Self {
-        Self::start_with("")
-    }
-
-    /// A broker whose listener only speaks TLS with the certificates of `tls`.
-    pub fn start_tls(tls: &TestCerts) -> Self {
-        Self::start_with(&format!(
-            "cafile {}\ncertfile {}\nkeyfile {}\n",
-            tls.ca.display(),
-            tls.server_cert.display(),
-            tls.server_key.display()
-        ))
-    }
-
-    /// A broker with `listener_options` under its loopback listener.
-    fn start_with(listener_options: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\n{listener_options}allow_anonymous true\n\
-                 persistence false\nmax_inflight_messages 100\nmax_queued_messages 100000\n\
-                 max_packet_size 1000000\nlog_dest none\n"
-            ),
-        )
-        .unwrap();
-        let child = Command::new(MOSQUITTO)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {MOSQUITTO} (apt-get install mosquitto): {e}")
-            });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not start listening"
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-        Mosquitto {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A throw-away CA and a server certificate for 127.0.0.1, made with the openssl CLI.
-pub struct TestCerts {
-    pub ca: std::path::PathBuf,
-    pub server_cert: std::path::PathBuf,
-    pub server_key: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl TestCerts {
-    pub fn make() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let openssl = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(d)
-                .output()
-                .expect("openssl runs");
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=spanreid test CA",
-        ]);
-        openssl(&[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ]);
-        std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ]);
-        // mosquitto started as root drops to its own user: it must be able to read them.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
-        for f in ["ca.pem", "server.pem", "server.key"] {
-            std::fs::set_permissions(d.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
-        }
-        TestCerts {
-            ca: d.join("ca.pem"),
-            server_cert: d.join("server.pem"),
-            server_key: d.join("server.key"),
-            _dir: dir,
-        }
-    }
-}
+pub use spanreid_testkit::{Mosquitto, TestCerts, free_port};
 
 pub const SITE: &str = "s";
 pub const CAMERAS: [&str; 3] = ["c1", "c2", "c3"];
@@ -299,34 +135,21 @@ pub struct MatchListener {
 
 impl MatchListener {
     pub fn start(port: u16) -> Self {
-        let mut opts = MqttOptions::new(format!("test-sub-{}", free_port()), "127.0.0.1", port);
-        opts.set_max_packet_size(1 << 20, 1 << 20);
-        let (client, mut conn) = Client::new(opts, 100);
-        client
-            .subscribe(spanreid_hub::events::MATCH_TOPIC, QoS::AtLeastOnce)
-            .unwrap();
+        let mut cfg = HubConfig::default();
+        cfg.broker.port = port;
+        let rx = spanreid_hub::watch::subscribe(
+            &cfg.broker,
+            &format!("test-sub-{}", free_port()),
+            Duration::from_secs(10),
+        )
+        .unwrap();
         let events = Arc::new(Mutex::new(Vec::new()));
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let sink = Arc::clone(&events);
         let handle = thread::spawn(move || {
-            let _client = client;
-            for event in conn.iter() {
-                match event {
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = ready_tx.send(());
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        let e: MatchEvent = serde_json::from_slice(&p.payload).unwrap();
-                        sink.lock().unwrap().push(e);
-                    }
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
+            for e in rx {
+                sink.lock().unwrap().push(e);
             }
         });
-        ready_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("match subscription acknowledged");
         MatchListener {
             events,
             _handle: handle,
