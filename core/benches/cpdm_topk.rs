@@ -16,7 +16,8 @@ use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use spanreid::search::{Gallery, GalleryF32, Kernel, SearchOptions, SearchRows, top_k};
+use spanreid::kernel::Kernel;
+use spanreid::search::{Gallery, GalleryF32, SearchOptions, SearchRows, top_k};
 use spanreid::{AreaRatios, Metric, PARTS, PartFeatures, QuantizedFeature, Signature};
 
 const GALLERY: usize = 100_000;

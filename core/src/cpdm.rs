@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::kernel::Kernel;
 use crate::part::{PARTS, Part, VIEWS};
-use crate::search::Kernel;
 
 /// Visible-area ratios of the front, rear and side views of one image: `AR_i = area_i /
 /// (area_1 + area_2 + area_3)` where `area_i` is the L1 norm of mask `M_i`. The global

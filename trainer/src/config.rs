@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::train::span_views::ViewLabels;
-use crate::train::view::View;
+use spanreid::View;
 
 /// Errors reading or checking a configuration.
 #[derive(Debug, thiserror::Error)]

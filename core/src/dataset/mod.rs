@@ -14,6 +14,7 @@ pub mod name_list;
 pub mod orientation;
 pub mod span_csv;
 pub mod veri;
+pub mod view_table;
 pub mod views;
 
 #[cfg(test)]
@@ -28,4 +29,5 @@ pub use name_list::{ListedName, parse_name_list, write_name_list};
 pub use orientation::{OrientationRecord, parse_orientation_file, write_orientation_file};
 pub use span_csv::{ViewLabel, parse_span_csv, write_span_csv};
 pub use veri::{Split, VeriDataset, VeriEntry};
-pub use views::{Orientation, View};
+pub use view_table::{parse_azimuth_table, parse_view_table};
+pub use views::{Orientation, UnknownView, View};

@@ -1,9 +1,14 @@
 //! Vehicle views: VeRi-776's 8 annotated orientations and SPAN's 5 views.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
-/// SPAN's view classes, numbered as in the `viewpoint` column of its `dataset.csv`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// SPAN's view classes, numbered as in the `viewpoint` column of its `dataset.csv`; named
+/// in kebab case (`front-side`) in config files and logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 #[repr(u8)]
 pub enum View {
     /// Only the front is visible.
@@ -47,6 +52,52 @@ impl View {
             View::FrontSide => [true, false, true],
             View::RearSide => [false, true, true],
         }
+    }
+
+    /// [`View::visible`] as SPAN's f32 label vector `l` (front, rear, side).
+    pub const fn label(self) -> [f32; 3] {
+        let v = self.visible();
+        [v[0] as u8 as f32, v[1] as u8 as f32, v[2] as u8 as f32]
+    }
+
+    /// Kebab-case name (`front-side`), as in config files and logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            View::Front => "front",
+            View::Rear => "rear",
+            View::Side => "side",
+            View::FrontSide => "front-side",
+            View::RearSide => "rear-side",
+        }
+    }
+
+    /// The view of one of VeRi-776's 8 orientation numbers ([`Orientation`]).
+    pub fn from_veri_orientation(orientation: u8) -> Option<View> {
+        Orientation::from_index(u32::from(orientation)).map(Orientation::view)
+    }
+}
+
+impl fmt::Display for View {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A view name that is none of SPAN's five.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown view `{0}` (expected front, rear, side, front-side or rear-side)")]
+pub struct UnknownView(pub String);
+
+impl FromStr for View {
+    type Err = UnknownView;
+
+    /// Case-insensitive; `_` for `-` (`Front_Side`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm = s.trim().to_ascii_lowercase().replace('_', "-");
+        View::ALL
+            .into_iter()
+            .find(|v| v.name() == norm)
+            .ok_or_else(|| UnknownView(s.to_owned()))
     }
 }
 
@@ -127,6 +178,21 @@ mod tests {
                 Front, Rear, Side, FrontSide, RearSide, Side, FrontSide, RearSide
             ]
         );
+    }
+
+    #[test]
+    fn names_round_trip_and_labels_match_visibility() {
+        for v in View::ALL {
+            assert_eq!(v.name().parse::<View>(), Ok(v));
+            assert_eq!(v.to_string(), v.name());
+            let l = v.label();
+            assert_eq!(v.visible(), l.map(|x| x == 1.0));
+        }
+        assert_eq!("Front_Side".parse::<View>(), Ok(View::FrontSide));
+        assert!("top".parse::<View>().is_err());
+        assert_eq!(View::FrontSide.label(), [1.0, 0.0, 1.0]);
+        assert_eq!(View::from_veri_orientation(6), Some(View::FrontSide));
+        assert_eq!(View::from_veri_orientation(8), None);
     }
 
     #[test]

@@ -6,10 +6,10 @@ use crate::cpdm::{AreaRatios, Metric};
 use crate::part::{PARTS, Part};
 use crate::signature::{MAX_DIM, ModelId, Signature};
 
-use super::Kernel;
 use super::error::SearchError;
 use super::quantized::{squared_distance_from_dot, validate_signature};
 use super::rows::SearchRows;
+use crate::kernel::Kernel;
 
 /// N signatures of one model stored for scanning: int8 values as contiguous rows of
 /// `PARTS × dim` bytes (global, front, rear, side), and per entry the four scales, the four

@@ -7,9 +7,9 @@ use crate::cpdm::{AreaRatios, Metric, PartFeatures};
 use crate::part::{PARTS, Part};
 use crate::signature::Signature;
 
-use super::Kernel;
 use super::error::SearchError;
 use super::rows::SearchRows;
+use crate::kernel::Kernel;
 
 /// N images stored as contiguous f32 rows of `PARTS × dim` values (global, front, rear,
 /// side) with their area ratios.

@@ -1,13 +1,13 @@
 //! Distances on int8 signatures and batched query-vs-gallery top-k search.
 //!
-//! - [`Kernel`]: the int8 dot product and f32 squared distance, portable or AVX2 /
-//!   AVX-512 VNNI by runtime detection (`no_std`: portable).
 //! - [`signature_distance`]: CPDM and the comparison metrics between two [`Signature`]s
 //!   on their int8 values (`no_std`).
 //! - [`Gallery`] (feature `std`): N signatures as contiguous int8 rows with precomputed
 //!   norms; [`GalleryF32`] the same in f32.
 //! - [`top_k`] (feature `std`): the k nearest gallery entries for each of Q queries, with
 //!   a filter and a distance threshold, multithreaded.
+//!
+//! The inner loops are [`crate::kernel`]'s.
 //!
 //! [`Signature`]: crate::Signature
 
@@ -16,7 +16,6 @@ mod error;
 mod gallery;
 #[cfg(feature = "std")]
 mod gallery_f32;
-mod kernel;
 mod quantized;
 #[cfg(feature = "std")]
 mod rows;
@@ -30,7 +29,6 @@ pub use error::SearchError;
 pub use gallery::Gallery;
 #[cfg(feature = "std")]
 pub use gallery_f32::GalleryF32;
-pub use kernel::Kernel;
 pub use quantized::{
     signature_distance, signature_distance_with, squared_distance_from_dot, validate_signature,
 };

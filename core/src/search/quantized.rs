@@ -9,8 +9,8 @@ use crate::cpdm::{AreaRatios, Metric};
 use crate::part::{PARTS, Part};
 use crate::signature::{QuantizedFeature, Signature};
 
-use super::Kernel;
 use super::error::SearchError;
+use crate::kernel::Kernel;
 
 /// Squared Euclidean distance between two dequantised vectors from their scales, their
 /// int8 sums of squares and their int8 dot product.

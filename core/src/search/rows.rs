@@ -2,8 +2,8 @@
 
 use crate::cpdm::Metric;
 
-use super::Kernel;
 use super::error::SearchError;
+use crate::kernel::Kernel;
 
 /// A matrix of images that can be compared row by row with another matrix of the same
 /// kind: [`super::Gallery`] (int8) and [`super::GalleryF32`].
@@ -38,6 +38,6 @@ pub(super) fn prefetch_row<T>(values: &[T], dim: usize, j: usize, parts: usize) 
     let row = crate::part::PARTS * dim;
     let used = parts.min(crate::part::PARTS) * dim;
     if let Some(head) = values.get(j * row..j * row + used) {
-        super::kernel::prefetch(head);
+        crate::kernel::prefetch(head);
     }
 }

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::cpdm::{self, AreaRatios, Metric, PartFeatures};
+use crate::kernel::Kernel;
 use crate::part::{PARTS, Part};
 use crate::signature::{ModelId, QuantizedFeature, Signature};
 

@@ -8,10 +8,10 @@ use std::vec::Vec;
 use crate::cpdm::Metric;
 use crate::signature::Signature;
 
-use super::Kernel;
 use super::error::SearchError;
 use super::gallery::Gallery;
 use super::rows::SearchRows;
+use crate::kernel::Kernel;
 
 /// Gallery rows compared against every query before moving on, so that a block stays in
 /// cache while the queries pass over it (64 int8 CPDM rows of dim 512 are 128 KiB).

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::train::span_views::{LabelSource, ViewLabels};
-use crate::train::view::View;
+use spanreid::View;
+use spanreid::dataset::{parse_azimuth_table, parse_view_table};
 
 /// Sub-directory of training images.
 pub const IMAGE_DIR: &str = "image_train";
@@ -51,15 +52,8 @@ pub enum DataError {
         source: std::io::Error,
     },
     /// A malformed view-label line.
-    #[error("{path}:{line}: {reason}")]
-    ViewLine {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error(transparent)]
+    ViewLine(#[from] spanreid::dataset::ParseError),
     /// An image that is listed but has no foreground mask.
     #[error("{image}: no foreground mask at {mask} (SPAN needs one per training image)")]
     MissingMask {
@@ -99,110 +93,6 @@ pub struct Sample {
     pub view: View,
 }
 
-/// Parses a view-label file; returns image file name → view. `path` names it in errors.
-///
-/// With a header line naming an `image` and a `view` column those columns are used;
-/// otherwise the image is the first field and the view the last.
-pub fn parse_view_labels(text: &str, path: &Path) -> Result<HashMap<String, View>, DataError> {
-    let split = |line: &str| -> Vec<String> {
-        line.split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|f| !f.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-        .peekable();
-    let mut columns = None;
-    if let Some((_, first)) = lines.peek() {
-        let header = split(first);
-        let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-        if let (Some(image), Some(view)) = (find("image"), find("view")) {
-            columns = Some((image, view));
-            lines.next();
-        } else if header
-            .last()
-            .is_some_and(|v| v.eq_ignore_ascii_case("view"))
-        {
-            lines.next();
-        }
-    }
-    let mut views = HashMap::new();
-    for (line_no, line) in lines {
-        let err = |reason: String| DataError::ViewLine {
-            path: path.to_owned(),
-            line: line_no,
-            reason,
-        };
-        let fields = split(line);
-        let (image_col, view_col) = columns.unwrap_or((0, fields.len().saturating_sub(1)));
-        let (Some(image), Some(label)) = (fields.get(image_col), fields.get(view_col)) else {
-            return Err(err(format!("expected an image and a view, found `{line}`")));
-        };
-        if fields.len() < 2 {
-            return Err(err(format!("expected `<image> <view>`, found `{line}`")));
-        }
-        let view = match label.parse::<u8>() {
-            Ok(o) => View::from_veri_orientation(o)
-                .ok_or_else(|| err(format!("orientation {o} is not in 0–7")))?,
-            Err(_) => label.parse::<View>().map_err(|e| err(e.to_string()))?,
-        };
-        let name = Path::new(image)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| err(format!("`{image}` is not an image name")))?;
-        views.insert(name, view);
-    }
-    Ok(views)
-}
-
-/// Reads the `azimuth_deg` column of a view-label file with a header naming `image` and
-/// `azimuth_deg`: image file name → azimuth. `None` when there is no such column.
-pub fn parse_azimuths(text: &str, path: &Path) -> Result<Option<HashMap<String, f64>>, DataError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
-    let Some((_, header)) = lines.next() else {
-        return Ok(None);
-    };
-    let header: Vec<&str> = header.split(',').map(str::trim).collect();
-    let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (Some(image_col), Some(az_col)) = (find("image"), find("azimuth_deg")) else {
-        return Ok(None);
-    };
-    let mut out = HashMap::new();
-    for (line_no, line) in lines {
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let err = |reason: String| DataError::ViewLine {
-            path: path.to_owned(),
-            line: line_no,
-            reason,
-        };
-        let (Some(image), Some(az)) = (fields.get(image_col), fields.get(az_col)) else {
-            return Err(err(format!(
-                "expected {} fields, found `{line}`",
-                header.len()
-            )));
-        };
-        let az: f64 = az
-            .parse()
-            .ok()
-            .filter(|a: &f64| a.is_finite())
-            .ok_or_else(|| err(format!("azimuth `{az}` is not a number")))?;
-        let name = Path::new(image)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| err(format!("`{image}` is not an image name")))?;
-        out.insert(name, az);
-    }
-    Ok(Some(out))
-}
-
 /// Image file name → view under `labels`, from the dataset at `root`: the first view-label
 /// file's views as they are, or re-labelled from the azimuths of the first label file that
 /// has an `azimuth_deg` column (ambiguous azimuths left out).
@@ -219,7 +109,7 @@ pub fn dataset_view_labels(
     match labels.source {
         LabelSource::Given => {
             let file = view_file(root)?;
-            parse_view_labels(&read(&file)?, &file)
+            Ok(parse_view_table(&file.display().to_string(), &read(&file)?)?)
         }
         LabelSource::Azimuth => {
             for file in VIEW_FILES
@@ -227,7 +117,9 @@ pub fn dataset_view_labels(
                 .map(|f| root.join(f))
                 .filter(|p| p.is_file())
             {
-                if let Some(azimuths) = parse_azimuths(&read(&file)?, &file)? {
+                if let Some(azimuths) =
+                    parse_azimuth_table(&file.display().to_string(), &read(&file)?)?
+                {
                     return Ok(azimuths
                         .into_iter()
                         .filter_map(|(name, a)| labels.view_of_azimuth(a).map(|v| (name, v)))
@@ -259,7 +151,7 @@ pub fn all_view_labels(root: &Path) -> Result<Option<HashMap<String, View>>, Dat
             source,
         })?;
         all.get_or_insert_with(HashMap::new)
-            .extend(parse_view_labels(&text, &file)?);
+            .extend(parse_view_table(&file.display().to_string(), &text)?);
     }
     Ok(all)
 }
@@ -383,21 +275,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_span_names_and_veri_keypoint_lines() {
-        let text = "image view\n0001_c001_0_0.jpg front-side\n\n# comment\n";
-        let v = parse_view_labels(text, Path::new("v.txt")).expect("parses");
-        assert_eq!(v["0001_c001_0_0.jpg"], View::FrontSide);
-        let text = "image_train/0002_c002_1_0.jpg 10 20 -1 -1 7\n";
-        let v = parse_view_labels(text, Path::new("keypoint_train.txt")).expect("parses");
-        assert_eq!(v["0002_c002_1_0.jpg"], View::RearSide);
-        let csv = "image,id,camera,view,orientation,azimuth_deg\n\
-                   image_train/0001_c002_3_0.jpg,1,2,rear_side,4,147.5\n";
-        let v = parse_view_labels(csv, Path::new("views.csv")).expect("parses");
-        assert_eq!(v["0001_c002_3_0.jpg"], View::RearSide);
-        assert_eq!(v.len(), 1);
-    }
-
-    #[test]
     fn azimuth_labels_replace_the_given_views() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
@@ -441,18 +318,6 @@ mod tests {
         let all = all_view_labels(root).expect("reads").expect("some");
         assert_eq!(all.len(), 2);
         assert_eq!(all["b.jpg"], View::RearSide);
-    }
-
-    #[test]
-    fn bad_view_lines_name_file_and_line() {
-        let err = parse_view_labels("a.jpg front\nb.jpg top\n", Path::new("views.txt"))
-            .expect_err("unknown view");
-        assert!(err.to_string().starts_with("views.txt:2:"), "{err}");
-        let err = parse_view_labels("a.jpg 9\n", Path::new("k.txt")).expect_err("orientation 9");
-        assert!(err.to_string().contains("k.txt:1"), "{err}");
-        let err =
-            parse_view_labels("a.jpg front\nlonely\n", Path::new("k.txt")).expect_err("one field");
-        assert!(err.to_string().contains("k.txt:2"), "{err}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use image::imageops::FilterType;
 
 use crate::train::data::Sample;
-use crate::train::view::View;
+use spanreid::View;
 
 /// A decoded sample at `size`×`size`.
 #[derive(Clone, Debug, PartialEq)]

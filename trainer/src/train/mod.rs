@@ -38,7 +38,6 @@ pub mod reid_score;
 pub mod sampler;
 pub mod span_score;
 pub mod span_views;
-pub mod view;
 
 #[cfg(feature = "torch")]
 pub mod ablation;

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
 
 use crate::train::span_views::ViewShare;
-use crate::train::view::View;
+use spanreid::View;
 
 /// One batch entry: the sample index and whether to mirror it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

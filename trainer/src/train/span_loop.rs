@@ -181,7 +181,7 @@ pub fn train_span(
         device,
     )?;
     let views: Vec<_> = samples.iter().map(|s| s.view).collect();
-    let per_view: Vec<String> = crate::train::view::View::ALL
+    let per_view: Vec<String> = spanreid::View::ALL
         .iter()
         .map(|v| format!("{v} {}", views.iter().filter(|w| *w == v).count()))
         .collect();

@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use crate::train::mask_iou::IouCounts;
-use crate::train::view::View;
+use spanreid::View;
 
 /// IoU counts for all images, single-view images and two-view images.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::train::view::View;
+use spanreid::View;
 
 /// Where SPAN's view labels come from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::train::data;
-use crate::train::view::View;
+use spanreid::View;
 
 /// Writes `n` training and 3 test images of 64×64: a box on a textured background whose
 /// left half is the "front" (red) and right half the "side" (green), as the view says;
