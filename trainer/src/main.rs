@@ -1,29 +1,10 @@
-//! `trainer`: synthetic data, SPAN and feature-network training, evaluation and export.
+//! `trainer`: the command line over the `spanreid_trainer` library.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod synth;
-
-mod aggregation;
-mod config;
-mod digits;
-mod export;
-mod features_config;
-mod foreground;
-#[cfg(feature = "torch")]
-mod loss;
-#[cfg(feature = "torch")]
-mod loss_reid;
-#[cfg(feature = "torch")]
-mod model;
-#[cfg(any(feature = "torch", feature = "grabcut"))]
-mod progress;
-mod torch_env;
-mod train;
-#[cfg(feature = "torch")]
-mod weights;
+use spanreid_trainer::{ablation, digits, eval, export, features, foreground, span, synth};
 
 #[derive(Parser)]
 #[command(name = "trainer", version, about = "spanreid trainer")]
@@ -41,21 +22,21 @@ enum Command {
     /// against the true masks when the dataset has them.
     Foreground(foreground::ForegroundArgs),
     /// Train SPAN's part-attention masks (step 1; needs the `torch` feature).
-    TrainSpan(train::TrainSpanArgs),
+    TrainSpan(span::TrainSpanArgs),
     /// Score SPAN masks against ground-truth part masks (per-view IoU) and draw them.
-    EvalSpan(train::EvalSpanArgs),
+    EvalSpan(span::EvalSpanArgs),
     /// The loss ablation of the paper's Table 1 (four SPAN runs), scored by mask IoU.
-    AblateSpan(train::AblateSpanArgs),
+    AblateSpan(ablation::AblateSpanArgs),
     /// Train the part feature network with ID + CPDM triplet losses (step 2; `torch`).
-    TrainFeatures(train::TrainFeaturesArgs),
+    TrainFeatures(features::TrainFeaturesArgs),
     /// The component analysis of the paper's Table 2: baseline, SPAN w/ FC, w/ concat and
     /// w/ CPDM, each trained and scored (mAP, CMC, mINP) with one command.
-    AblateFeatures(train::AblateFeaturesArgs),
+    AblateFeatures(ablation::AblateFeaturesArgs),
     /// Score a feature run on query/gallery: mAP, CMC, mINP under three metrics (JSON).
-    Eval(train::EvalFeaturesArgs),
+    Eval(features::EvalFeaturesArgs),
     /// Score exported ONNX models as the edge runs them (tract), with f32 and with the
     /// signature's int8 features: mAP, rank-1 and bytes per signature (no libtorch needed).
-    EvalOnnx(train::EvalOnnxArgs),
+    EvalOnnx(eval::EvalOnnxArgs),
     /// Render the multi-digit dataset of the paper's Fig. 4b from real MNIST digits
     /// (install them with trainer/install-mnist.sh).
     SynthDigits(digits::SynthDigitsArgs),
@@ -88,12 +69,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(args)?,
         Command::Foreground(args) => foreground::run_foreground(&args)?,
-        Command::TrainSpan(args) => train::run_train_span(&args)?,
-        Command::EvalSpan(args) => train::run_eval_span(&args)?,
-        Command::AblateSpan(args) => train::run_ablate_span(&args)?,
-        Command::TrainFeatures(args) => train::run_train_features(&args)?,
-        Command::AblateFeatures(args) => train::run_ablate_features(&args)?,
-        Command::Eval(args) => train::run_eval_features(&args)?,
+        Command::TrainSpan(args) => span::run_train_span(&args)?,
+        Command::EvalSpan(args) => span::run_eval_span(&args)?,
+        Command::AblateSpan(args) => ablation::run_ablate_span(&args)?,
+        Command::TrainFeatures(args) => features::run_train_features(&args)?,
+        Command::AblateFeatures(args) => ablation::run_ablate_features(&args)?,
+        Command::Eval(args) => features::run_eval_features(&args)?,
         Command::Export(args) => export::run_export(&args)?,
         Command::SynthDigits(args) => digits::run_synth_digits(&args)?,
         Command::TrainDigits(args) => digits::run_train_digits(&args)?,
@@ -105,7 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::EvalOnnx(args) => {
-            let table = train::run_eval_onnx(&args)?;
+            let table = eval::run_eval_onnx(&args)?;
             #[allow(clippy::print_stdout)]
             {
                 print!("{table}");

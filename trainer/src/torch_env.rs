@@ -17,6 +17,12 @@ pub const BUILD_WITH_TORCH_HINT: &str = "this trainer was built without libtorch
      `LIBTORCH=<the path it prints> cargo build --release -p spanreid-trainer --features torch` \
      (`make test` does both)";
 
+/// How to get GrabCut into a trainer built without it.
+#[cfg(not(feature = "grabcut"))]
+pub const BUILD_WITH_GRABCUT_HINT: &str = "build the trainer with the cargo feature `grabcut` \
+     (OpenCV's core and imgproc: `apt-get install libopencv-core-dev libopencv-imgproc-dev \
+     libclang-dev clang`; `make test` installs them)";
+
 /// The MobileNetV2 ImageNet state_dict inside the weights package.
 pub const MOBILENET_V2_FILE: &str = "mobilenet_v2-b0353104.pth";
 

@@ -10,11 +10,12 @@
 
 pub mod cmc;
 pub mod map;
+#[cfg(feature = "std")]
+mod neighbour_sets;
 #[cfg(test)]
 mod proptests;
 pub mod protocol;
 pub mod report;
-#[cfg(feature = "std")]
 pub mod rerank;
 
 pub use map::{QueryScore, score_ranked};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Backbone, ConfigError, ModelConfig};
 
-/// Loss weights of the multi-digit SPAN (see [`crate::loss::class_losses`]).
+/// Loss weights of the multi-digit SPAN (see [`crate::span::loss::class_losses`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DigitsLossConfig {

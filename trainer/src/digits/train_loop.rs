@@ -1,5 +1,5 @@
 //! The multi-digit SPAN training loop: random canvases of the training split, Adam on the
-//! generalised losses ([`crate::loss::class_losses`]), a progress bar, `loss.csv`, the
+//! generalised losses ([`crate::span::loss::class_losses`]), a progress bar, `loss.csv`, the
 //! loss curve and checkpoints with resume (weights, step and Adam's moments; the batches
 //! depend only on the seed and the step, so a resumed run takes the same steps).
 
@@ -14,15 +14,15 @@ use crate::digits::DigitsError;
 use crate::digits::config::DigitsConfig;
 use crate::digits::dataset::Split;
 use crate::digits::files;
-use crate::loss::{Lambdas, SpanLosses, class_losses};
 use crate::model::span::SpanNet;
+use crate::span::log::SpanLog;
+use crate::span::loss::{Lambdas, SpanLosses, class_losses};
+use crate::span::train_loop::init_backbone_weights;
 use crate::train::TrainError;
 use crate::train::adam::Adam;
 use crate::train::run_dir::RunDir;
-use crate::train::span_log::SpanLog;
-use crate::train::span_loop::init_backbone_weights;
 
-pub use crate::train::span_log::Summary;
+pub use crate::span::log::Summary;
 
 /// A multi-digit SPAN with its variables.
 pub struct DigitsModel {

@@ -9,11 +9,11 @@ use tch::{Kind, Tensor};
 use super::ExportError;
 use super::network::MASKS;
 use super::tract_run::{ImageSet, Runner};
+use crate::features::eval::{ImageFeatures, score};
+use crate::features::model::FeatureModel;
 use crate::model::features::BRANCHES;
 use crate::model::span::{IMAGENET_MEAN, IMAGENET_STD};
 use crate::train::TrainError;
-use crate::train::features_eval::{ImageFeatures, score};
-use crate::train::features_loop::FeatureModel;
 
 /// Images per libtorch forward pass.
 const BATCH: usize = 16;

@@ -9,11 +9,11 @@ use tch::nn::VarStore;
 use super::ExportError;
 use super::emit::{Param, Params};
 use super::network::{FEATURE_PREFIX, NetworkSpec, SPAN_PREFIX};
-use crate::config::SpanConfig;
-use crate::features_config::FeaturesConfig;
+use crate::features::config::FeaturesConfig;
+use crate::features::model::{FeatureModel, SPAN_SUBDIR, load_run};
 use crate::model::span::generative_blocks;
+use crate::span::config::SpanConfig;
 use crate::train::TrainError;
-use crate::train::features_loop::{FeatureModel, SPAN_SUBDIR, load_run};
 
 /// Copies every variable of `vs` into `out` under `prefix.`.
 pub fn collect(vs: &VarStore, prefix: &str, out: &mut Params) -> Result<(), ExportError> {
@@ -55,7 +55,7 @@ pub struct LoadedRun {
 /// Loads the feature run in `run` on the CPU.
 pub fn load(run: &Path) -> Result<LoadedRun, ExportError> {
     let (config, model) = load_run(run, Device::Cpu)?;
-    if config.model.aggregation != crate::aggregation::Aggregation::Cpdm {
+    if config.model.aggregation != crate::config::aggregation::Aggregation::Cpdm {
         return Err(ExportError::Spec(format!(
             "{} was trained with aggregation {:?}, an ablation; the edge ships CPDM runs only",
             run.display(),

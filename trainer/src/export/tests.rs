@@ -11,10 +11,10 @@ use super::network::build;
 use super::params::load;
 use super::{ExportArgs, ExportError, export};
 use crate::config::{Backbone, Preset};
-use crate::features_config::FeaturesConfig;
-use crate::train::features_loop::train_features;
+use crate::features::config::FeaturesConfig;
+use crate::features::train_loop::train_features;
+use crate::span::train_loop::{tests::tiny as tiny_span, train_span};
 use crate::train::reid_fixture::write_reid_dataset;
-use crate::train::span_loop::{tests::tiny as tiny_span, train_span};
 
 /// Dataset, a 2-step SPAN run and a 4-step feature run under `dir`.
 fn trained_run(dir: &Path) -> (PathBuf, PathBuf) {

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, ModelConfig, Preset, SpanConfig};
+use crate::config::{ConfigError, ModelConfig, Preset};
+use crate::span::config::SpanConfig;
 
 /// GrabCut with the supplementary's initialisation (see [`crate::foreground`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -36,9 +36,3 @@ pub mod score;
 pub mod segnet;
 
 pub use cli::{ForegroundArgs, run_foreground};
-
-/// How to get GrabCut into a trainer built without it.
-#[cfg(not(feature = "grabcut"))]
-pub const BUILD_WITH_GRABCUT_HINT: &str = "build the trainer with the cargo feature `grabcut` \
-     (OpenCV's core and imgproc: `apt-get install libopencv-core-dev libopencv-imgproc-dev \
-     libclang-dev clang`; `make test` installs them)";

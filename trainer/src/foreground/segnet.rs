@@ -22,11 +22,11 @@ use crate::foreground::config::ForegroundConfig;
 use crate::foreground::refine;
 use crate::model::span::SpanNet;
 use crate::progress::bar as progress_bar;
+use crate::span::train_loop::init_backbone_weights;
 use crate::train::TrainError;
 use crate::train::adam::Adam;
 use crate::train::example::{flip_rows, load_image, load_labels};
 use crate::train::run_dir::{RunDir, RunState, tmp_name, write_atomic};
-use crate::train::span_loop::init_backbone_weights;
 
 /// Header of the segmentation run's `loss.csv`.
 pub const CSV_HEADER: &str = "step,mse,refined,agreement,total,seconds";
@@ -329,7 +329,7 @@ pub fn train_segnet(
         opt.backward_step(&loss);
         let mse = loss.double_value(&[]);
         if !mse.is_finite() {
-            crate::train::features_loop::append_csv(&run.csv_path(), &lines)?;
+            crate::train::run_dir::append_csv(&run.csv_path(), &lines)?;
             return Err(TrainError::Diverged {
                 step: step + 1,
                 checkpoint: run.latest(),
@@ -361,7 +361,7 @@ pub fn train_segnet(
         ));
         let done = step + 1;
         if done.is_multiple_of(t.checkpoint_every) || done == total {
-            crate::train::features_loop::append_csv(&run.csv_path(), &lines)?;
+            crate::train::run_dir::append_csv(&run.csv_path(), &lines)?;
             lines.clear();
             run.plot_losses()?;
             targets.save(&out.join(TARGETS_FILE), done)?;

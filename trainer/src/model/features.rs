@@ -13,8 +13,8 @@
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::aggregation::Aggregation;
-use crate::features_config::FeatureModelConfig;
+use crate::config::FeatureModelConfig;
+use crate::config::aggregation::Aggregation;
 use crate::model::backbone;
 use crate::model::span::{IMAGENET_MEAN, IMAGENET_STD};
 

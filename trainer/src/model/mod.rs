@@ -4,6 +4,8 @@ pub mod backbone;
 pub mod features;
 pub mod resnet50;
 pub mod span;
+#[cfg(test)]
+mod weights_tests;
 
 use std::path::Path;
 
@@ -42,7 +44,7 @@ pub fn load_backbone_tensors(
 mod tests {
     use super::*;
     use crate::config::Backbone;
-    use crate::features_config::FeatureModelConfig;
+    use crate::config::FeatureModelConfig;
     use crate::model::features::{BRANCHES, FeatureNet, STAGE1_PREFIX, branch_backbone_prefix};
     use tch::nn;
     use tch::{Device, Kind};

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::train::span_views::{LabelSource, ViewLabels};
+use crate::train::views::{LabelSource, ViewLabels};
 use spanreid::View;
 use spanreid::dataset::{parse_azimuth_table, parse_view_table};
 
@@ -109,7 +109,10 @@ pub fn dataset_view_labels(
     match labels.source {
         LabelSource::Given => {
             let file = view_file(root)?;
-            Ok(parse_view_table(&file.display().to_string(), &read(&file)?)?)
+            Ok(parse_view_table(
+                &file.display().to_string(),
+                &read(&file)?,
+            )?)
         }
         LabelSource::Azimuth => {
             for file in VIEW_FILES

@@ -1,20 +1,7 @@
-//! SPAN step 1 (the part-attention masks): training, scoring and the loss ablation.
-//!
-//! ```text
-//! trainer/install-libtorch.sh                      # once; prints LIBTORCH=…
-//! LIBTORCH=… cargo build --release -p spanreid-trainer --features torch
-//! trainer synth --preset small --out DATA
-//! trainer train-span --data DATA --out RUN --preset cpu     # --resume to continue
-//! trainer eval-span  --run RUN --data DATA                  # RUN/eval/mask_iou.toml, masks.png
-//! trainer ablate-span --data DATA --out ABL --preset cpu    # ABL/ablation.md
-//! trainer ablate-features --data DATA --out T2 --preset cpu # T2/table2.md (Table 2)
-//! ```
-//!
-//! A run directory holds `config.toml`, `loss.csv`, `loss.png`, `state.toml`,
-//! `latest.safetensors` and `checkpoints/step-N.safetensors`.
-//!
-//! Data handling (views, labels, decoding, sampling, IoU, pictures) is plain Rust; the
-//! network, losses and loops need libtorch and exist only with the `torch` feature.
+//! Training infrastructure every step shares: the dataset layout and view labels
+//! ([`data`]), image and mask decoding ([`example`]), run directories with checkpoints and
+//! resume ([`run_dir`]), Adam ([`adam`]), loss plots ([`loss_plot`]) and [`TrainError`].
+//! The steps themselves (`span`, step 1; `features`, step 2) sit above this module.
 #![cfg_attr(
     not(feature = "torch"),
     allow(
@@ -23,63 +10,23 @@
     )
 )]
 
-mod cli;
 pub mod data;
 pub mod example;
-pub(crate) mod features_cli;
 pub mod loss_plot;
-pub mod mask_iou;
-pub mod onnx_eval;
 pub mod overlay;
-pub mod pk_sampler;
-pub mod rank_list;
 pub mod reid_data;
-pub mod reid_score;
-pub mod sampler;
-pub mod span_score;
-pub mod span_views;
+pub mod views;
 
 #[cfg(feature = "torch")]
-pub mod ablation;
-#[cfg(feature = "torch")]
 pub mod adam;
-#[cfg(feature = "torch")]
-pub mod batch;
-#[cfg(feature = "torch")]
-pub mod eval_span;
-#[cfg(feature = "torch")]
-pub mod features_cache;
-#[cfg(feature = "torch")]
-pub mod features_eval;
-#[cfg(feature = "torch")]
-pub mod features_loop;
 #[cfg(all(test, feature = "torch"))]
 pub mod reid_fixture;
 #[cfg(feature = "torch")]
 pub mod run_dir;
-#[cfg(feature = "torch")]
-pub mod span_cache;
-#[cfg(feature = "torch")]
-pub mod span_log;
-#[cfg(feature = "torch")]
-pub mod span_loop;
-#[cfg(feature = "torch")]
-pub mod table2;
-#[cfg(all(test, feature = "torch"))]
-mod test_fixture;
 
 use std::path::PathBuf;
 
 use crate::config::ConfigError;
-
-pub use cli::{
-    AblateSpanArgs, EvalSpanArgs, TrainSpanArgs, run_ablate_span, run_eval_span, run_train_span,
-};
-pub use features_cli::{
-    AblateFeaturesArgs, EvalFeaturesArgs, TrainFeaturesArgs, run_ablate_features,
-    run_eval_features, run_train_features,
-};
-pub use onnx_eval::{EvalOnnxArgs, run_eval_onnx};
 
 /// Errors of a training run.
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +104,7 @@ pub enum TrainError {
     #[cfg(not(feature = "grabcut"))]
     #[error(
         "{missing} images have no GrabCut mask in {dir} and this trainer has no GrabCut: {}",
-        crate::foreground::BUILD_WITH_GRABCUT_HINT
+        crate::torch_env::BUILD_WITH_GRABCUT_HINT
     )]
     NoGrabCut {
         /// Images without a mask.

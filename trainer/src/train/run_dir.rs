@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 
-use crate::config::SpanConfig;
 use crate::train::TrainError;
 use crate::train::adam::Adam;
 
@@ -124,12 +123,8 @@ impl RunDir {
             })
     }
 
-    /// Creates the directory and writes `config.toml` and the CSV header (a fresh run).
-    pub fn start(&self, config: &SpanConfig) -> Result<(), TrainError> {
-        self.start_toml(&config.to_toml())
-    }
-
-    /// [`RunDir::start`] for any configuration, given as its TOML text.
+    /// Creates the directory and writes `config.toml` (the configuration as TOML text) and
+    /// the CSV header (a fresh run).
     pub fn start_toml(&self, config_toml: &str) -> Result<(), TrainError> {
         std::fs::create_dir_all(self.root.join("checkpoints")).map_err(io_err(&self.root))?;
         self.save_config_toml(config_toml)?;
@@ -137,11 +132,6 @@ impl RunDir {
     }
 
     /// Rewrites `config.toml` (a resumed run may change e.g. the step count).
-    pub fn save_config(&self, config: &SpanConfig) -> Result<(), TrainError> {
-        self.save_config_toml(&config.to_toml())
-    }
-
-    /// [`RunDir::save_config`] for any configuration, given as its TOML text.
     pub fn save_config_toml(&self, config_toml: &str) -> Result<(), TrainError> {
         write_atomic(&self.config_path(), config_toml.as_bytes())
     }
@@ -251,6 +241,15 @@ fn save_atomic(vs: &VarStore, path: &Path) -> Result<(), TrainError> {
         source,
     })?;
     std::fs::rename(&tmp, path).map_err(io_err(path))
+}
+
+/// Appends `lines` (each ending in a newline) to the CSV file at `path`.
+pub fn append_csv(path: &Path, lines: &[String]) -> Result<(), TrainError> {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    f.write_all(lines.concat().as_bytes()).map_err(io_err(path))
 }
 
 #[cfg(test)]

@@ -11,21 +11,21 @@ use std::path::Path;
 use tch::nn;
 use tch::{Device, Tensor};
 
-use crate::config::SpanConfig;
-use crate::loss::{Lambdas, SpanLosses, span_losses};
 use crate::model::load_backbone_weights;
 use crate::model::span::{BACKBONE_PREFIX, SpanNet};
+use crate::span::batch::{self, Batch};
+use crate::span::cache::SpanSet;
+use crate::span::config::SpanConfig;
+use crate::span::log::SpanLog;
+use crate::span::loss::{Lambdas, SpanLosses, span_losses};
+use crate::span::sampler::ViewSampler;
 use crate::torch_env;
 use crate::train::TrainError;
 use crate::train::adam::Adam;
-use crate::train::batch::{self, Batch};
 use crate::train::data;
 use crate::train::run_dir::RunDir;
-use crate::train::sampler::ViewSampler;
-use crate::train::span_cache::SpanSet;
-use crate::train::span_log::SpanLog;
 
-pub use crate::train::span_log::Summary;
+pub use crate::span::log::Summary;
 
 /// A SPAN network with its variables.
 pub struct SpanModel {
@@ -160,12 +160,12 @@ pub fn train_span(
     let start = match state {
         Some(s) => {
             model.load(&run.latest())?;
-            run.save_config(config)?;
+            run.save_config_toml(&config.to_toml())?;
             s.step
         }
         None => {
             init_backbone(&mut model, config)?;
-            run.start(config)?;
+            run.start_toml(&config.to_toml())?;
             0
         }
     };
@@ -231,7 +231,7 @@ pub fn train_span(
 pub(crate) mod tests {
     use super::*;
     use crate::config::Preset;
-    use crate::train::test_fixture::write_dataset;
+    use crate::span::test_fixture::write_dataset;
     use tch::{Kind, Tensor};
 
     pub(crate) fn tiny(steps: u64) -> SpanConfig {
@@ -287,7 +287,7 @@ pub(crate) mod tests {
         a.load(&summary.checkpoint).expect("loads");
         let mut b = SpanModel::new(
             &SpanConfig {
-                train: crate::config::TrainConfig {
+                train: crate::span::config::TrainConfig {
                     seed: 99,
                     ..config.train.clone()
                 },

@@ -8,9 +8,9 @@ use image::{Rgb, RgbImage, imageops};
 use spanreid::cpdm::Metric;
 use spanreid::eval::Label;
 
+use crate::eval::reid::{ImageFeatures, view};
 use crate::train::TrainError;
 use crate::train::reid_data::ReidImage;
-use crate::train::reid_score::{ImageFeatures, view};
 
 /// Border of a query tile.
 pub const QUERY_BORDER: [u8; 3] = [150, 150, 150];

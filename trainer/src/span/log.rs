@@ -1,5 +1,5 @@
 //! The step log shared by the training loops on the SPAN losses (vehicle views in
-//! [`crate::train::span_loop`], digit classes in `digits`): each step's loss terms on the
+//! [`crate::span::train_loop`], digit classes in `digits`): each step's loss terms on the
 //! progress bar and in `loss.csv`, a non-finite loss stops the run, a checkpoint every
 //! `checkpoint_every` steps and at the end, and the invocation's [`Summary`].
 
@@ -9,8 +9,8 @@ use std::time::Instant;
 use indicatif::ProgressBar;
 use tch::nn::VarStore;
 
-use crate::loss::SpanLosses;
 use crate::progress::bar as progress_bar;
+use crate::span::loss::SpanLosses;
 use crate::train::TrainError;
 use crate::train::adam::Adam;
 use crate::train::run_dir::{LossRow, RunDir, RunState};

@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use spanreid::eval::EvalReport;
 
-use crate::aggregation::Aggregation;
-use crate::config::SpanConfig;
-use crate::features_config::FeaturesConfig;
+use crate::config::aggregation::Aggregation;
+use crate::features::config::FeaturesConfig;
+use crate::features::eval::evaluate_run;
+use crate::features::train_loop::train_features;
+use crate::span::config::SpanConfig;
+use crate::span::train_loop::train_span;
 use crate::train::TrainError;
-use crate::train::features_eval::evaluate_run;
-use crate::train::features_loop::train_features;
 use crate::train::run_dir::RunDir;
-use crate::train::span_loop::train_span;
 
 /// Queries drawn in each row's rank-list picture.
 const RANK_LIST_QUERIES: usize = 8;
@@ -143,7 +143,7 @@ fn span_run(
     span_config: &SpanConfig,
 ) -> Result<PathBuf, TrainError> {
     if let Some(dir) = span {
-        crate::train::features_cli::check_span_run(dir)?;
+        crate::span::cli::check_span_run(dir)?;
         return Ok(dir.to_owned());
     }
     let dir = out.join("span");
@@ -266,8 +266,8 @@ mod tests {
     #[test]
     fn one_command_trains_scores_and_resumes_every_row() {
         use crate::config::Preset;
+        use crate::span::train_loop::tests::tiny as tiny_span;
         use crate::train::reid_fixture::write_reid_dataset;
-        use crate::train::span_loop::tests::tiny as tiny_span;
 
         let dir = tempfile::tempdir().expect("tempdir");
         let (data, out) = (dir.path().join("data"), dir.path().join("t2"));

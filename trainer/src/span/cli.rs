@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{Backbone, ConfigError, Preset, SpanConfig};
-use crate::features_config::FeaturesConfig;
-use crate::train::{TrainError, data};
+use crate::config::{Backbone, ConfigError, Preset};
+use crate::span::config::SpanConfig;
 #[cfg(feature = "torch")]
-use crate::train::{ablation, eval_span, span_loop};
+use crate::span::{eval, train_loop};
+use crate::train::{TrainError, data};
 
 /// Command-line arguments of `trainer train-span`.
 #[derive(Debug, clap::Args)]
@@ -130,7 +130,7 @@ pub fn run_train_span(args: &TrainSpanArgs) -> Result<(), TrainError> {
 
 #[cfg(feature = "torch")]
 fn train(data: &Path, out: &Path, config: &SpanConfig, resume: bool) -> Result<(), TrainError> {
-    let summary = span_loop::train_span(data, out, config, resume)?;
+    let summary = train_loop::train_span(data, out, config, resume)?;
     tracing::info!(
         steps = summary.steps,
         steps_per_second = summary.steps_per_second,
@@ -181,7 +181,7 @@ pub fn run_eval_span(args: &EvalSpanArgs) -> Result<(), TrainError> {
 
 #[cfg(feature = "torch")]
 fn evaluate(args: &EvalSpanArgs, split: &'static str) -> Result<(), TrainError> {
-    let r = eval_span::eval_span(&args.run, &args.data, split, args.threshold, args.overlays)?;
+    let r = eval::eval_span(&args.run, &args.data, split, args.threshold, args.overlays)?;
     let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"));
     tracing::info!(
         images = r.images,
@@ -193,7 +193,7 @@ fn evaluate(args: &EvalSpanArgs, split: &'static str) -> Result<(), TrainError> 
         args.run.join("eval").display()
     );
     if let Some(d) = &r.detail {
-        tracing::info!("\n{}", eval_span::detail_markdown(d));
+        tracing::info!("\n{}", eval::detail_markdown(d));
     }
     Ok(())
 }
@@ -204,106 +204,17 @@ fn evaluate(args: &EvalSpanArgs, split: &'static str) -> Result<(), TrainError> 
     Err(TrainError::NoTorch)
 }
 
-/// Command-line arguments of `trainer ablate-span`.
-#[derive(Debug, clap::Args)]
-pub struct AblateSpanArgs {
-    /// Dataset root with foreground masks (training) and part masks (scoring, image_test).
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Output directory: one run per row and `ablation.md`.
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Starting configuration of every row.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub preset: Preset,
-    /// TOML file overriding the preset.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Steps of each run.
-    #[arg(long)]
-    pub steps: Option<u64>,
-    /// Mask threshold of the IoU.
-    #[arg(long, default_value_t = 0.5)]
-    pub threshold: f32,
-    /// Also train a part feature network with the CPDM distance on each row's masks for
-    /// this many steps (the preset's feature configuration) and report its mAP and rank-1:
-    /// Table 1's own figures. Needs the query / gallery splits.
-    #[arg(long)]
-    pub reid_steps: Option<u64>,
-    /// Seed of every run.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// libtorch threads (0: its default).
-    #[arg(long)]
-    pub threads: Option<u32>,
-}
-
-impl AblateSpanArgs {
-    /// The SPAN configuration every row starts from, and the feature configuration of the
-    /// re-ID columns when `--reid-steps` is given.
-    pub fn configs(&self) -> Result<(SpanConfig, Option<FeaturesConfig>), ConfigError> {
-        let mut base = match &self.config {
-            Some(path) => SpanConfig::from_file(path)?,
-            None => self.preset.config(),
-        };
-        if let Some(steps) = self.steps {
-            base.train.steps = steps;
+/// Fails when `dir` does not hold a finished SPAN run.
+pub fn check_span_run(dir: &Path) -> Result<(), TrainError> {
+    for name in ["config.toml", "latest.safetensors"] {
+        if !dir.join(name).is_file() {
+            return Err(TrainError::NoWeights(format!(
+                "{} is not a SPAN run: {name} is missing",
+                dir.display()
+            )));
         }
-        if let Some(v) = self.seed {
-            base.train.seed = v;
-        }
-        if let Some(v) = self.threads {
-            base.train.threads = v;
-        }
-        base.validate()?;
-        let features = match self.reid_steps {
-            Some(steps) => {
-                let mut f = FeaturesConfig::preset(self.preset);
-                f.train.steps = steps;
-                f.train.seed = base.train.seed;
-                f.train.threads = base.train.threads;
-                f.validate()?;
-                Some(f)
-            }
-            None => None,
-        };
-        Ok((base, features))
     }
-}
-
-/// Runs `trainer ablate-span`: the four loss settings of the paper's Table 1.
-pub fn run_ablate_span(args: &AblateSpanArgs) -> Result<(), TrainError> {
-    let (base, features) = args.configs()?;
-    ablate(args, &base, features.as_ref())
-}
-
-#[cfg(feature = "torch")]
-fn ablate(
-    args: &AblateSpanArgs,
-    base: &SpanConfig,
-    features: Option<&FeaturesConfig>,
-) -> Result<(), TrainError> {
-    let results = ablation::run_ablation(&args.data, &args.out, base, args.threshold, features)?;
-    tracing::info!(
-        "loss ablation written to {}:\n{}",
-        args.out.join("ablation.md").display(),
-        ablation::markdown(&results)
-    );
     Ok(())
-}
-
-#[cfg(not(feature = "torch"))]
-fn ablate(
-    args: &AblateSpanArgs,
-    base: &SpanConfig,
-    _features: Option<&FeaturesConfig>,
-) -> Result<(), TrainError> {
-    data::scan(
-        &args.data,
-        base.train.fg_masks.as_deref(),
-        &base.train.views,
-    )?;
-    Err(TrainError::NoTorch)
 }
 
 #[cfg(test)]

@@ -18,10 +18,10 @@ use spanreid_infer::sign::{PassageMeta, Signer, ident};
 use spanreid_infer::tract::TractEmbedder;
 use spanreid_infer::{Embedder, PartEmbedding, manifest};
 
+use crate::eval::rank_list;
+use crate::eval::reid::{ImageFeatures, label, score};
 use crate::train::TrainError;
-use crate::train::rank_list;
 use crate::train::reid_data::{self, ReidImage};
-use crate::train::reid_score::{ImageFeatures, label, score};
 
 /// Arguments of `trainer eval-onnx`.
 #[derive(clap::Args, Debug)]

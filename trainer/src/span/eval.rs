@@ -11,14 +11,14 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tch::{Device, Kind, Tensor};
 
-use crate::config::SpanConfig;
+use crate::span::config::SpanConfig;
+use crate::span::mask_iou::IouCounts;
+use crate::span::score::{AreaRow, ByKind, SpanScore};
+use crate::span::train_loop::SpanModel;
 use crate::train::TrainError;
 use crate::train::data;
 use crate::train::example;
-use crate::train::mask_iou::IouCounts;
 use crate::train::overlay;
-use crate::train::span_loop::SpanModel;
-use crate::train::span_score::{AreaRow, ByKind, SpanScore};
 
 /// Images per forward pass.
 const EVAL_BATCH: usize = 16;
@@ -199,7 +199,7 @@ pub fn eval_span(
             score.add(m, parts, view, threshold);
             images_by_kind[0] += 1;
             if let Some(v) = view {
-                images_by_kind[1 + usize::from(crate::train::span_score::is_two_view(v))] += 1;
+                images_by_kind[1 + usize::from(crate::span::score::is_two_view(v))] += 1;
             }
             if rows.len() < overlay_rows {
                 rows.push(overlay::row(image, m, Some(parts), size));
@@ -258,8 +258,8 @@ pub fn eval_span(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::span_loop::{tests::tiny, train_span};
-    use crate::train::test_fixture::write_dataset;
+    use crate::span::test_fixture::write_dataset;
+    use crate::span::train_loop::{tests::tiny, train_span};
 
     #[test]
     fn scores_held_out_images_and_draws_masks() {

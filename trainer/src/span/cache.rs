@@ -6,10 +6,10 @@ use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
 
 use crate::model::span::SpanNet;
+use crate::span::sampler::Pick;
 use crate::train::TrainError;
 use crate::train::data::Sample;
 use crate::train::example::{self, Example};
-use crate::train::sampler::Pick;
 
 /// Decoded images are kept in memory up to this many bytes; a larger set is read from disk
 /// at every step.

@@ -2,7 +2,7 @@
 
 use tch::{Device, Tensor};
 
-use crate::config::MaxAreaTable;
+use crate::span::config::MaxAreaTable;
 use crate::train::example::Example;
 
 /// One batch on `device`.

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::train::mask_iou::IouCounts;
+use crate::span::mask_iou::IouCounts;
 use spanreid::View;
 
 /// IoU counts for all images, single-view images and two-view images.

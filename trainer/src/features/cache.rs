@@ -9,12 +9,12 @@
 
 use tch::{Device, Tensor};
 
-use crate::aggregation::Aggregation;
+use crate::config::aggregation::Aggregation;
+use crate::features::model::{FeatureModel, load_images};
+use crate::span::cache::{DECODE_BUDGET_BYTES, MirrorPairs};
+use crate::span::sampler::Pick;
 use crate::train::TrainError;
-use crate::train::features_loop::{FeatureModel, load_images};
 use crate::train::reid_data::ReidImage;
-use crate::train::sampler::Pick;
-use crate::train::span_cache::{DECODE_BUDGET_BYTES, MirrorPairs};
 
 /// Side of the square over which cached masks are averaged.
 pub const MASK_POOL: i64 = 4;
@@ -119,11 +119,11 @@ impl<'a> FeatureSet<'a> {
 mod tests {
     use super::*;
     use crate::config::Preset;
-    use crate::features_config::FeaturesConfig;
-    use crate::loss_reid::area_ratios;
+    use crate::features::config::FeaturesConfig;
+    use crate::features::loss::area_ratios;
+    use crate::span::train_loop::{tests::tiny as tiny_span, train_span};
     use crate::train::reid_data::{self, TRAIN_DIR};
     use crate::train::reid_fixture::write_reid_dataset;
-    use crate::train::span_loop::{tests::tiny as tiny_span, train_span};
 
     #[test]
     fn cached_images_and_masks_give_what_the_step_would_compute() {

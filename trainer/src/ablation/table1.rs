@@ -13,14 +13,14 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::aggregation::Aggregation;
-use crate::config::SpanConfig;
-use crate::features_config::FeaturesConfig;
+use crate::ablation::table2::train_row;
+use crate::config::aggregation::Aggregation;
+use crate::features::config::FeaturesConfig;
+use crate::features::eval::evaluate_run;
+use crate::span::config::SpanConfig;
+use crate::span::eval::{EvalReport, eval_span};
+use crate::span::train_loop::train_span;
 use crate::train::TrainError;
-use crate::train::eval_span::{EvalReport, eval_span};
-use crate::train::features_eval::evaluate_run;
-use crate::train::span_loop::train_span;
-use crate::train::table2::train_row;
 
 /// One row of the ablation: a name, a directory name, and which losses are on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,8 +290,8 @@ mod tests {
     #[test]
     fn one_command_gives_mask_iou_and_map_per_row_and_resumes() {
         use crate::config::Preset;
+        use crate::span::train_loop::tests::tiny as tiny_span;
         use crate::train::reid_fixture::write_reid_dataset;
-        use crate::train::span_loop::tests::tiny as tiny_span;
 
         let dir = tempfile::tempdir().expect("tempdir");
         let (data, out) = (dir.path().join("data"), dir.path().join("t1"));
@@ -313,8 +313,9 @@ mod tests {
             assert_eq!(reid.steps, 2);
             let run = out.join(row.slug).join("features");
             assert!(run.join("eval/report.json").is_file());
-            let saved = crate::features_config::FeaturesConfig::from_file(&run.join("config.toml"))
-                .expect("feature config");
+            let saved =
+                crate::features::config::FeaturesConfig::from_file(&run.join("config.toml"))
+                    .expect("feature config");
             assert_eq!(saved.model.aggregation, Aggregation::Cpdm);
         }
         let md = std::fs::read_to_string(out.join("ablation.md")).expect("markdown");

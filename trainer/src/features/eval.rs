@@ -11,15 +11,15 @@ use spanreid::eval::rerank::RerankConfig;
 use spanreid::eval::{EvalReport, Label};
 use tch::{Device, Tensor};
 
-use crate::loss_reid::area_ratios;
+use crate::features::loss::area_ratios;
+use crate::features::model::{FeatureModel, load_images, load_run};
 use crate::model::features::FeatureOutput;
+use crate::span::sampler::Pick;
 use crate::train::TrainError;
-use crate::train::features_loop::{FeatureModel, load_images, load_run};
 use crate::train::reid_data::{self, ReidImage};
-use crate::train::sampler::Pick;
 
-pub use crate::train::reid_score::{ImageFeatures, MetricReport, score};
-use crate::train::reid_score::{label, score_reranked};
+pub use crate::eval::reid::{ImageFeatures, MetricReport, score};
+use crate::eval::reid::{label, score_reranked};
 
 /// Images per forward pass during extraction.
 const EXTRACT_BATCH: usize = 32;
@@ -102,7 +102,7 @@ fn retrieval_features(out: FeatureOutput) -> Vec<Tensor> {
 }
 
 /// Evaluates `model` on `data`'s query and gallery splits under every metric its
-/// aggregation supports ([`crate::aggregation::Aggregation::metrics`]), and under
+/// aggregation supports ([`crate::config::aggregation::Aggregation::metrics`]), and under
 /// CPDM with k-reciprocal re-ranking when `rerank` is given.
 pub fn evaluate_model(
     model: &FeatureModel,
@@ -142,7 +142,7 @@ pub fn evaluate_model(
         .transpose()?;
     if let Some((path, count)) = rank_list {
         let metric = model.aggregation.metric();
-        crate::train::rank_list::draw(path, metric, &query, &gallery, &q, &g, count)?;
+        crate::eval::rank_list::draw(path, metric, &query, &gallery, &q, &g, count)?;
     }
     Ok(FeatureEvalReport {
         queries: q.len(),

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng, seq::IndexedRandom, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
 
-use crate::train::sampler::Pick;
+use crate::span::sampler::Pick;
 
 /// Sample indices grouped by identity class.
 #[derive(Clone, Debug)]

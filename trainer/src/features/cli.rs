@@ -2,10 +2,11 @@
 //! `torch` feature the entry point checks the dataset, then explains how to build with
 //! libtorch.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::config::{Backbone, ConfigError, Preset};
-use crate::features_config::FeaturesConfig;
+use crate::features::config::FeaturesConfig;
+use crate::span::cli::check_span_run;
 use crate::train::TrainError;
 
 /// Command-line arguments of `trainer train-features`.
@@ -136,7 +137,7 @@ fn train(args: &TrainFeaturesArgs, config: &FeaturesConfig) -> Result<(), TrainE
     if !args.resume {
         check_span_run(&args.span)?;
     }
-    let summary = crate::train::features_loop::train_features(
+    let summary = crate::features::train_loop::train_features(
         &args.data,
         &args.span,
         &args.out,
@@ -160,129 +161,6 @@ fn train(args: &TrainFeaturesArgs, _config: &FeaturesConfig) -> Result<(), Train
     reid_data::scan_split(&args.data, reid_data::TRAIN_DIR)?;
     check_span_run(&args.span)?;
     Err(TrainError::NoTorch)
-}
-
-/// Command-line arguments of `trainer ablate-features`.
-#[derive(Debug, clap::Args)]
-pub struct AblateFeaturesArgs {
-    /// Dataset root in VeRi-776 layout (train, query and gallery splits; foreground masks
-    /// when SPAN is trained here).
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Output directory: one run per row, `table2.md`, `table2.json`.
-    #[arg(long)]
-    pub out: PathBuf,
-    /// A finished `train-span` run for every row (default: train one into `<out>/span`
-    /// with the preset's SPAN configuration).
-    #[arg(long)]
-    pub span: Option<PathBuf>,
-    /// Starting configuration of every row (and of SPAN when it is trained here).
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub preset: Preset,
-    /// TOML file overriding the feature preset.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Steps of each feature run.
-    #[arg(long)]
-    pub steps: Option<u64>,
-    /// Steps of the SPAN run trained here.
-    #[arg(long)]
-    pub span_steps: Option<u64>,
-    /// Seed of every run.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// libtorch threads (0: its default).
-    #[arg(long)]
-    pub threads: Option<u32>,
-}
-
-impl AblateFeaturesArgs {
-    /// The feature configuration shared by every row, and the SPAN configuration used when
-    /// SPAN is trained here.
-    pub fn configs(&self) -> Result<(FeaturesConfig, crate::config::SpanConfig), ConfigError> {
-        let mut c = match &self.config {
-            Some(path) => FeaturesConfig::from_file(path)?,
-            None => FeaturesConfig::preset(self.preset),
-        };
-        let mut span = self.preset.config();
-        if let Some(v) = self.steps {
-            c.train.steps = v;
-        }
-        if let Some(v) = self.span_steps {
-            span.train.steps = v;
-        }
-        if let Some(v) = self.seed {
-            c.train.seed = v;
-            span.train.seed = v;
-        }
-        if let Some(v) = self.threads {
-            c.train.threads = v;
-            span.train.threads = v;
-        }
-        c.validate()?;
-        span.validate()?;
-        Ok((c, span))
-    }
-}
-
-/// Runs `trainer ablate-features`: the rows of the paper's Table 2.
-pub fn run_ablate_features(args: &AblateFeaturesArgs) -> Result<(), TrainError> {
-    let (config, span) = args.configs()?;
-    ablate(args, &config, &span)
-}
-
-#[cfg(feature = "torch")]
-fn ablate(
-    args: &AblateFeaturesArgs,
-    config: &FeaturesConfig,
-    span: &crate::config::SpanConfig,
-) -> Result<(), TrainError> {
-    let table = crate::train::table2::run_table2(
-        &args.data,
-        &args.out,
-        args.span.as_deref(),
-        span,
-        config,
-    )?;
-    tracing::info!(
-        "Table 2 written to {}:\n{}",
-        args.out.join("table2.md").display(),
-        crate::train::table2::markdown(&table)
-    );
-    Ok(())
-}
-
-#[cfg(not(feature = "torch"))]
-fn ablate(
-    args: &AblateFeaturesArgs,
-    _config: &FeaturesConfig,
-    _span: &crate::config::SpanConfig,
-) -> Result<(), TrainError> {
-    use crate::train::reid_data;
-    for split in [
-        reid_data::TRAIN_DIR,
-        reid_data::QUERY_DIR,
-        reid_data::GALLERY_DIR,
-    ] {
-        reid_data::scan_split(&args.data, split)?;
-    }
-    if let Some(span) = &args.span {
-        check_span_run(span)?;
-    }
-    Err(TrainError::NoTorch)
-}
-
-/// Fails when `dir` does not hold a finished SPAN run.
-pub fn check_span_run(dir: &Path) -> Result<(), TrainError> {
-    for name in ["config.toml", "latest.safetensors"] {
-        if !dir.join(name).is_file() {
-            return Err(TrainError::NoWeights(format!(
-                "{} is not a SPAN run: {name} is missing",
-                dir.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Command-line arguments of `trainer eval`.
@@ -322,7 +200,7 @@ fn evaluate(args: &EvalFeaturesArgs) -> Result<(), TrainError> {
         .clone()
         .unwrap_or_else(|| args.run.join("eval").join("report.json"));
     let picture = path.with_file_name("ranklist.png");
-    let report = crate::train::features_eval::evaluate_run(
+    let report = crate::features::eval::evaluate_run(
         &args.run,
         &args.data,
         rerank.as_ref(),
@@ -392,7 +270,10 @@ mod tests {
             .config()
             .expect("valid");
         assert!(c.model.pretrained);
-        assert_eq!(c.model.weights.as_deref(), Some(Path::new("/w/r50.pth")));
+        assert_eq!(
+            c.model.weights.as_deref(),
+            Some(std::path::Path::new("/w/r50.pth"))
+        );
 
         let c = parse(&[
             "--backbone",

@@ -6,7 +6,7 @@
 use rand::{Rng, SeedableRng, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
 
-use crate::train::span_views::ViewShare;
+use crate::train::views::ViewShare;
 use spanreid::View;
 
 /// One batch entry: the sample index and whether to mirror it.

@@ -1,0 +1,9 @@
+//! Scoring shared by the steps and the exported models: re-ID scores of feature sets under
+//! the core's protocol ([`reid`]), ranked-list pictures ([`rank_list`]) and `trainer
+//! eval-onnx`, which scores ONNX files as the edge runs them ([`onnx`]).
+
+pub mod onnx;
+pub mod rank_list;
+pub mod reid;
+
+pub use onnx::{EvalOnnxArgs, run_eval_onnx};
