@@ -8,11 +8,13 @@
 //! - [`preprocess`]: crop → normalised NCHW input.
 //! - [`tract`]: the tract engine.
 //! - [`sign`]: embedding → quantised, authenticated signature (pure).
+//! - [`calibration`]: what a match distance means for a model (threshold, confidence).
 //!
 //! Used by the edge agent, the trainer (export checks, evaluation of ONNX files) and the
 //! demo. Depends on the core (`spanreid`) only among spanreid's crates.
 #![deny(missing_docs)]
 
+pub mod calibration;
 pub mod crop;
 pub mod fixture;
 pub mod graph;

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::InferError;
+use crate::calibration::MatchCalibration;
 
 /// One model of the manifest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,9 +49,20 @@ pub struct ModelEntry {
     /// Free text: how the model was produced.
     #[serde(default)]
     pub trained_by: String,
+    /// Match threshold and confidence curve (`[model.matching]`, written by
+    /// `trainer calibrate`); absent for an uncalibrated model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matching: Option<MatchCalibration>,
 }
 
-#[derive(Debug, Deserialize)]
+impl ModelEntry {
+    /// The model id signatures carry: the first 16 bytes of the file's sha256, as hex.
+    pub fn model_id_hex(&self) -> &str {
+        self.sha256.get(..32).unwrap_or(&self.sha256)
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct ManifestFile {
     #[serde(default)]
     model: Vec<ModelEntry>,
@@ -86,6 +98,10 @@ pub fn select(text: &str, manifest: &Path, name: &str) -> Result<ResolvedModel, 
     }
     if entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad(format!("model {name:?}: sha256 must be 64 hex digits")));
+    }
+    if let Some(m) = &entry.matching {
+        m.validate()
+            .map_err(|e| bad(format!("model {name:?}: matching: {e}")))?;
     }
     let dir = manifest.parent().unwrap_or(Path::new("."));
     let path = dir.join(&entry.file);
@@ -126,9 +142,62 @@ pub fn read_checked(model: &ResolvedModel) -> Result<Vec<u8>, InferError> {
     Ok(bytes)
 }
 
+const HEADER: &str = "# Models for edge-agent, written by `trainer export` (and `trainer calibrate`): each \
+entry names an\n# ONNX file beside this manifest, its sha256 and how to feed it. `trained_by` records \
+the commands that\n# made it; `[model.matching]` is its match calibration.\n\n";
+
+/// The manifest `existing` (empty for none) with `entries` added, replacing entries of
+/// the same names and keeping the others in order.
+pub fn merge(existing: &str, entries: &[ModelEntry]) -> Result<String, String> {
+    let mut file: ManifestFile = if existing.trim().is_empty() {
+        ManifestFile::default()
+    } else {
+        toml::from_str(existing).map_err(|e| e.to_string())?
+    };
+    for entry in entries {
+        match file.model.iter_mut().find(|m| m.name == entry.name) {
+            Some(slot) => *slot = entry.clone(),
+            None => file.model.push(entry.clone()),
+        }
+    }
+    let body = toml::to_string(&file).map_err(|e| e.to_string())?;
+    Ok(format!("{HEADER}{body}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(name: &str) -> ModelEntry {
+        ModelEntry {
+            name: name.into(),
+            file: format!("{name}.onnx").into(),
+            sha256: "ab".repeat(32),
+            input: "image".into(),
+            height: 128,
+            width: 128,
+            mean: [0.485, 0.456, 0.406],
+            std: [0.229, 0.224, 0.225],
+            masks: "masks".into(),
+            features: ["global", "front", "rear", "side"].map(String::from),
+            trained_by: "trainer train-features …".into(),
+            matching: None,
+        }
+    }
+
+    #[test]
+    fn merged_manifests_are_read_back_by_the_edge() {
+        let first = merge("", &[entry("a"), entry("b")]).expect("merge");
+        let mut changed = entry("a");
+        changed.height = 64;
+        let second = merge(&first, &[changed, entry("c")]).expect("merge");
+        let path = Path::new("models/manifest.toml");
+        assert_eq!(select(&second, path, "a").expect("a").entry.height, 64);
+        assert_eq!(select(&second, path, "b").expect("b").entry, entry("b"));
+        assert!(select(&second, path, "c").is_ok());
+        assert_eq!(second.matches("[[model]]").count(), 3);
+        assert!(merge("[[model]]\nname = 3", &[]).is_err());
+    }
 
     const TEXT: &str = r#"
 [[model]]

@@ -37,6 +37,9 @@ enum Command {
     /// Score exported ONNX models as the edge runs them (tract), with f32 and with the
     /// signature's int8 features: mAP, rank-1 and bytes per signature (no libtorch needed).
     EvalOnnx(eval::EvalOnnxArgs),
+    /// Measure a shipped model's match threshold and confidence curve on training
+    /// identities (tract, int8 CPDM) and write them into the manifest (`--write`).
+    Calibrate(eval::CalibrateArgs),
     /// Render the multi-digit dataset of the paper's Fig. 4b from real MNIST digits
     /// (install them with trainer/install-mnist.sh).
     SynthDigits(digits::SynthDigitsArgs),
@@ -83,6 +86,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             #[allow(clippy::print_stdout)]
             {
                 print!("{table}");
+            }
+        }
+        Command::Calibrate(args) => {
+            let calibration = eval::calibrate::run(&args)?;
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{}", eval::calibrate::report(&calibration));
             }
         }
         Command::EvalOnnx(args) => {

@@ -86,7 +86,7 @@ pub struct ModelRow {
 }
 
 /// Embeds `images` with `embedder`, `batch` at a time, in order.
-fn embed_all(
+pub(crate) fn embed_all(
     embedder: &mut TractEmbedder,
     images: &[ReidImage],
     batch: usize,

@@ -28,7 +28,6 @@ mod check;
 #[cfg(feature = "torch")]
 pub mod emit;
 mod fold;
-mod manifest;
 #[cfg(feature = "torch")]
 pub mod network;
 #[cfg(feature = "torch")]

@@ -72,11 +72,12 @@ mod with_torch {
     use super::super::network::{self, INPUT, MASKS};
     use super::super::params::{LoadedRun, load};
     use super::super::tract_run::{Runner, calibrate, list_images, load_images, spread};
-    use super::super::{ExportError, io_err, manifest};
+    use super::super::{ExportError, io_err};
     use super::{ExportArgs, write_atomic};
     use crate::model::features::BRANCHES;
     use crate::model::span::{IMAGENET_MEAN, IMAGENET_STD};
     use crate::train::reid_data::{self, GALLERY_DIR, QUERY_DIR, TRAIN_DIR};
+    use spanreid_infer::manifest;
 
     /// Images the libtorch ↔ tract parity is measured on.
     const PARITY_IMAGES: usize = 16;
@@ -113,6 +114,7 @@ mod with_torch {
             masks: MASKS.into(),
             features: BRANCHES.map(String::from),
             trained_by: trained_by.into(),
+            matching: None,
         }
     }
 
