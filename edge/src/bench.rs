@@ -17,6 +17,8 @@ use spanreid_infer::Crop;
 use spanreid_infer::tract::TractEmbedder;
 use spanreid_infer::{Embedder, fixture, manifest};
 
+use crate::output::print_lines;
+
 fn rate(seconds: f64, mut step: impl FnMut() -> anyhow::Result<u64>) -> anyhow::Result<f64> {
     let t = Instant::now();
     let mut n = 0u64;
@@ -74,17 +76,11 @@ pub fn run(
     })?;
     let crops = vec![crop; batch.max(1)];
     let many = rate(seconds, || Ok(e.embed(&crops)?.len() as u64))?;
-    let log = |line: String| {
-        #[allow(clippy::print_stdout)]
-        {
-            println!("{line}");
-        }
-    };
-    log(format!(
+    print_lines([format!(
         "model {model}: {one:.1} crops/s at batch 1, {many:.1} crops/s at batch {} (×{:.2})",
         batch,
         many / one
-    ));
+    )])?;
 
     let key = "0".repeat(64);
     let v = Config::from_toml(
@@ -107,10 +103,10 @@ pub fn run(
         k += 1;
         Ok(1)
     })?;
-    log(format!(
+    print_lines([format!(
         "detect+track+crops 640x360: {stages:.1} frames/s (luma alone {luma:.1} frames/s, ratio {:.3})",
         stages / luma
-    ));
+    )])?;
 
     let dir = scratch("queue")?;
     let payload = vec![7u8; 1200];
@@ -145,10 +141,9 @@ pub fn run(
         raw.sync_data()?;
         Ok(1)
     })?;
-    log(format!(
+    let _ = std::fs::remove_dir_all(&dir);
+    print_lines([format!(
         "queue: {push:.0} appends/s (bare fsync'd append {bare:.0}/s, ratio {:.2}); {acks:.0} acks/s in batches of 32",
         push / bare
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    )])
 }

@@ -8,13 +8,20 @@ use std::time::Duration;
 use serde::Deserialize;
 use spanreid::signature::CameraKey;
 
-use crate::detect::{MotionSettings, OnnxDetectorSettings, Roi};
-use crate::passage::CropPolicy;
+use crate::capture::{PixelFormat, SourceKind};
+use crate::detect::{DetectorKind, MotionSettings, OnnxDetectorSettings, Roi};
+use crate::passage::{CropPolicy, CropPolicyKind};
 use crate::track::TrackerSettings;
 
 pub mod detector;
+pub mod mqtt;
+pub mod options;
+pub mod secret;
 
 pub use detector::OnnxDetectConfig;
+pub use mqtt::MqttConfig;
+use options::keyed;
+pub use secret::Secret;
 
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +62,10 @@ pub struct CameraConfig {
     /// Camera id.
     pub id: String,
     /// 64 hex digits: the camera's HMAC key.
-    pub key_hex: String,
+    pub key_hex: Secret,
     /// `replay` (an image folder), `video` (a video file, decoded by FFmpeg) or `v4l2`.
-    pub source: String,
+    #[serde(deserialize_with = "keyed")]
+    pub source: SourceKind,
     /// Replay: the frame folder.
     pub replay_dir: PathBuf,
     /// Video: the file.
@@ -73,7 +81,8 @@ pub struct CameraConfig {
     /// V4L2 device path.
     pub device: String,
     /// V4L2 pixel format: `yuyv` or `mjpeg`.
-    pub pixel_format: String,
+    #[serde(deserialize_with = "keyed")]
+    pub pixel_format: PixelFormat,
     /// Requested width.
     pub width: u32,
     /// Requested height.
@@ -87,15 +96,15 @@ impl Default for CameraConfig {
         CameraConfig {
             site: "site".into(),
             id: "c001".into(),
-            key_hex: String::new(),
-            source: "replay".into(),
+            key_hex: Secret::default(),
+            source: SourceKind::Replay,
             replay_dir: PathBuf::from("frames"),
             video_file: PathBuf::from("camera.mp4"),
             ffmpeg: PathBuf::from("ffmpeg"),
             replay_realtime: false,
             replay_start_us: 0,
             device: "/dev/video0".into(),
-            pixel_format: "yuyv".into(),
+            pixel_format: PixelFormat::Yuyv,
             width: 1280,
             height: 720,
             fps: 10.0,
@@ -108,7 +117,8 @@ impl Default for CameraConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DetectConfig {
     /// `motion` (background subtraction) or `onnx` (the object detector of `[detect.onnx]`).
-    pub detector: String,
+    #[serde(deserialize_with = "keyed")]
+    pub detector: DetectorKind,
     /// The ONNX object detector.
     pub onnx: OnnxDetectConfig,
     /// Region of interest polygon in pixels; empty = whole frame.
@@ -128,7 +138,8 @@ pub struct DetectConfig {
     /// Frames a track needs to count as a vehicle.
     pub min_hits: u32,
     /// `first`, `best` or `mean` (of the `top_k` best).
-    pub crop_policy: String,
+    #[serde(deserialize_with = "keyed")]
+    pub crop_policy: CropPolicyKind,
     /// Crops averaged by the `mean` policy.
     pub top_k: usize,
     /// A crop counts as fully inside when it keeps this many pixels from the edges.
@@ -143,7 +154,7 @@ impl Default for DetectConfig {
         let m = MotionSettings::default();
         let t = TrackerSettings::default();
         DetectConfig {
-            detector: "motion".into(),
+            detector: DetectorKind::Motion,
             onnx: OnnxDetectConfig::default(),
             roi: Vec::new(),
             learning_rate: m.learning_rate,
@@ -153,7 +164,7 @@ impl Default for DetectConfig {
             min_iou: t.min_iou,
             max_missed: t.max_missed,
             min_hits: t.min_hits,
-            crop_policy: "best".into(),
+            crop_policy: CropPolicyKind::Best,
             top_k: 3,
             edge_margin: 2,
             close_radius: m.close_radius,
@@ -176,49 +187,6 @@ impl Default for ModelConfig {
         ModelConfig {
             manifest: PathBuf::from("models/manifest.toml"),
             name: "span-f32".into(),
-        }
-    }
-}
-
-/// `[mqtt]`: the broker.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct MqttConfig {
-    /// Host name or address.
-    pub host: String,
-    /// Port.
-    pub port: u16,
-    /// Keep-alive in seconds.
-    pub keep_alive_s: u64,
-    /// Optional username.
-    pub username: String,
-    /// Optional password.
-    pub password: String,
-    /// PEM CA file; setting it turns TLS on.
-    pub tls_ca: Option<PathBuf>,
-    /// PEM client certificate (with `tls_client_key`) for certificate login.
-    pub tls_client_cert: Option<PathBuf>,
-    /// PEM client key.
-    pub tls_client_key: Option<PathBuf>,
-    /// Unacknowledged publishes at most.
-    pub window: usize,
-    /// Seconds between status messages.
-    pub status_interval_s: u64,
-}
-
-impl Default for MqttConfig {
-    fn default() -> Self {
-        MqttConfig {
-            host: "localhost".into(),
-            port: 1883,
-            keep_alive_s: 30,
-            username: String::new(),
-            password: String::new(),
-            tls_ca: None,
-            tls_client_cert: None,
-            tls_client_key: None,
-            window: 64,
-            status_interval_s: 30,
         }
     }
 }
@@ -320,19 +288,10 @@ impl Config {
                 return Err(bad(key, "must be 1–32 bytes without '/', '+' or '#'"));
             }
         }
-        let key = CameraKey::from_hex(&c.key_hex)
+        let key = CameraKey::from_hex(c.key_hex.expose())
             .ok_or_else(|| bad("camera.key_hex", "must be 64 hex digits"))?;
         if !(c.fps > 0.0 && c.fps <= 1000.0) {
             return Err(bad("camera.fps", "must be in (0, 1000]"));
-        }
-        if !matches!(c.source.as_str(), "replay" | "video" | "v4l2") {
-            return Err(bad(
-                "camera.source",
-                "must be \"replay\", \"video\" or \"v4l2\"",
-            ));
-        }
-        if !matches!(c.pixel_format.as_str(), "yuyv" | "mjpeg") {
-            return Err(bad("camera.pixel_format", "must be \"yuyv\" or \"mjpeg\""));
         }
         let d = &self.detect;
         if !(d.learning_rate > 0.0 && d.learning_rate <= 1.0) {
@@ -348,17 +307,11 @@ impl Config {
             ));
         }
         let onnx = detector::validate(d)?;
-        let policy = match d.crop_policy.as_str() {
-            "first" => CropPolicy::First,
-            "best" => CropPolicy::Best,
-            "mean" if (1..=16).contains(&d.top_k) => CropPolicy::MeanTopK(d.top_k),
-            "mean" => return Err(bad("detect.top_k", "must be 1–16")),
-            _ => {
-                return Err(bad(
-                    "detect.crop_policy",
-                    "must be \"first\", \"best\" or \"mean\"",
-                ));
-            }
+        let policy = match d.crop_policy {
+            CropPolicyKind::First => CropPolicy::First,
+            CropPolicyKind::Best => CropPolicy::Best,
+            CropPolicyKind::Mean if (1..=16).contains(&d.top_k) => CropPolicy::MeanTopK(d.top_k),
+            CropPolicyKind::Mean => return Err(bad("detect.top_k", "must be 1–16")),
         };
         let m = &self.mqtt;
         if m.window == 0 || m.window > 1000 {
@@ -421,53 +374,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-    fn parse(extra: &str) -> Result<Validated, ConfigError> {
-        Config::from_toml(
-            &format!("[camera]\nkey_hex = \"{KEY}\"\n{extra}"),
-            Path::new("edge.toml"),
-        )?
-        .validate()
-    }
-
-    #[test]
-    fn defaults_plus_a_key_are_valid() {
-        let v = parse("").unwrap();
-        assert_eq!(v.policy, CropPolicy::Best);
-        assert_eq!(v.config.mqtt.port, 1883);
-        assert!(v.metrics_listen.is_none());
-    }
-
-    #[test]
-    fn errors_name_the_key_or_the_line() {
-        let err = Config::from_toml("[camera]\nfps = \"x\"\n", Path::new("edge.toml")).unwrap_err();
-        assert!(err.to_string().starts_with("edge.toml:"), "{err}");
-        assert!(err.to_string().contains("line 2"), "{err}");
-        let err = Config::from_toml("[camra]\n", Path::new("edge.toml")).unwrap_err();
-        assert!(err.to_string().contains("camra"), "{err}");
-        let err = Config::default().validate().unwrap_err();
-        assert!(
-            err.to_string().starts_with("config camera.key_hex"),
-            "{err}"
-        );
-        let err = parse("id = \"a/b\"\n").unwrap_err();
-        assert!(err.to_string().contains("camera.id"), "{err}");
-        let err = parse("[detect]\ncrop_policy = \"mean\"\ntop_k = 0\n").unwrap_err();
-        assert!(err.to_string().contains("detect.top_k"), "{err}");
-        let err = parse("[detect]\nroi = [[0.0, 0.0], [1.0, 1.0]]\n").unwrap_err();
-        assert!(err.to_string().contains("detect.roi"), "{err}");
-        let err = parse("[mqtt]\ntls_client_cert = \"c.pem\"\n").unwrap_err();
-        assert!(err.to_string().contains("tls_client_cert"), "{err}");
-    }
-
-    #[test]
-    fn the_example_config_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("edge-agent.example.toml");
-        let v = Config::load(&path).unwrap().validate().unwrap();
-        assert_eq!(v.policy, CropPolicy::MeanTopK(3));
-    }
-}
+mod tests;

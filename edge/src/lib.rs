@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod publish;
 pub mod queue;
 pub mod record;
+pub mod shutdown;
 #[cfg(feature = "tls")]
 pub use spanreid_net::tls;
 pub mod track;

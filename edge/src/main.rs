@@ -3,23 +3,26 @@
 //! decodes a signature file; `fixture` writes a tiny stand-in model.
 
 mod bench;
+mod inspect;
+mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use spanreid_edge::capture::FrameSource;
 use spanreid_edge::capture::replay::{Pace, ReplaySource};
 use spanreid_edge::capture::video::VideoSource;
+use spanreid_edge::capture::{FrameSource, SourceKind};
 use spanreid_edge::config::{Config, Validated};
 use spanreid_edge::metrics::Metrics;
 use spanreid_edge::passage_log::PassageLog;
-use spanreid_edge::publish::PublishSettings;
+use spanreid_edge::publish::{Credentials, PublishSettings};
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
-use spanreid_edge::{metrics_http, pipeline};
+use spanreid_edge::{metrics_http, pipeline, shutdown};
 use spanreid_infer::sign::{Signer, ident};
 use spanreid_infer::tract::TractEmbedder;
 use spanreid_infer::{Embedder, fixture, manifest};
@@ -66,7 +69,7 @@ struct Overrides {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the agent until the source ends (replay) or forever (camera).
+    /// Run the agent until the source ends (replay), or SIGINT/SIGTERM.
     Run(Overrides),
     /// Validate the config, the model files, the camera and the broker.
     Check {
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
         .init();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if output::is_closed(&err) => ExitCode::SUCCESS,
         Err(err) => {
             #[allow(clippy::print_stderr)]
             {
@@ -142,10 +146,10 @@ fn load_config(o: &Overrides) -> anyhow::Result<Validated> {
     };
     if let Some(path) = &o.replay {
         if path.is_file() {
-            c.camera.source = "video".into();
+            c.camera.source = SourceKind::Video;
             c.camera.video_file = path.clone();
         } else {
-            c.camera.source = "replay".into();
+            c.camera.source = SourceKind::Replay;
             c.camera.replay_dir = path.clone();
         }
     }
@@ -179,8 +183,8 @@ fn load_config(o: &Overrides) -> anyhow::Result<Validated> {
 
 fn open_source(v: &Validated) -> anyhow::Result<Box<dyn FrameSource>> {
     let c = &v.config.camera;
-    match c.source.as_str() {
-        "replay" | "video" => {
+    match c.source {
+        SourceKind::Replay | SourceKind::Video => {
             let pace = if c.replay_realtime {
                 Pace::RealTime { fps: c.fps }
             } else {
@@ -192,7 +196,7 @@ fn open_source(v: &Validated) -> anyhow::Result<Box<dyn FrameSource>> {
                     .map_or(0, |d| d.as_micros() as u64),
                 t => t,
             };
-            if c.source == "video" {
+            if c.source == SourceKind::Video {
                 Ok(Box::new(VideoSource::open(
                     &c.video_file,
                     &c.ffmpeg,
@@ -204,24 +208,20 @@ fn open_source(v: &Validated) -> anyhow::Result<Box<dyn FrameSource>> {
             }
         }
         #[cfg(feature = "v4l")]
-        "v4l2" => {
-            use spanreid_edge::capture::v4l::{CameraSettings, PixelFormat, V4lSource};
-            let format = if c.pixel_format == "mjpeg" {
-                PixelFormat::Mjpeg
-            } else {
-                PixelFormat::Yuyv
-            };
+        SourceKind::V4l2 => {
+            use spanreid_edge::capture::v4l::{CameraSettings, V4lSource};
             Ok(Box::new(V4lSource::open(CameraSettings {
                 device: c.device.clone(),
                 width: c.width,
                 height: c.height,
                 fps: c.fps.round() as u32,
-                format,
+                format: c.pixel_format,
                 max_backoff: Duration::from_secs(10),
             })?))
         }
-        other => bail!(
-            "camera.source {other:?} is not available in this build (v4l2 needs the `v4l` feature)"
+        #[cfg(not(feature = "v4l"))]
+        SourceKind::V4l2 => anyhow::bail!(
+            "camera.source \"v4l2\" is not available in this build (it needs the `v4l` feature)"
         ),
     }
 }
@@ -241,7 +241,10 @@ fn publish_settings(v: &Validated) -> PublishSettings {
         site: c.site.clone(),
         camera: c.id.clone(),
         keep_alive: v.config.keep_alive(),
-        credentials: (!m.username.is_empty()).then(|| (m.username.clone(), m.password.clone())),
+        credentials: (!m.username.is_empty()).then(|| Credentials {
+            username: m.username.clone(),
+            password: m.password.clone(),
+        }),
         #[cfg(feature = "tls")]
         tls: m.tls_ca.clone().map(|ca| spanreid_edge::tls::TlsFiles {
             ca,
@@ -263,7 +266,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             batch,
             seconds,
         } => bench::run(manifest, &model, batch, seconds),
-        Command::Inspect { file, features } => inspect(&file, features),
+        Command::Inspect { file, features } => inspect::run(&file, features),
         Command::Fixture {
             out,
             size,
@@ -298,6 +301,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn run_agent(o: &Overrides) -> anyhow::Result<()> {
+    let signal = shutdown::on_signal(
+        "signal received: capture stops, the passages in flight are signed and queued",
+    )
+    .context("installing the signal handlers")?;
     let v = load_config(o)?;
     let embedder = load_model(&v)?;
     let signer = Signer {
@@ -319,9 +326,9 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
     );
     let metrics = Arc::new(Metrics::default());
     Metrics::set(&metrics.queue_depth, queue.len() as u64);
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let metrics_stop = Arc::new(AtomicBool::new(false));
     if let Some(addr) = v.metrics_listen {
-        let bound = metrics_http::serve(addr, metrics.clone(), stop.clone())
+        let bound = metrics_http::serve(addr, metrics.clone(), metrics_stop.clone())
             .with_context(|| format!("metrics endpoint {addr}"))?;
         tracing::info!(%bound, "Prometheus endpoint up");
     }
@@ -341,13 +348,19 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
         metrics,
         publish,
         passage_log,
+        stop: signal.clone(),
     })?;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    metrics_stop.store(true, Ordering::Relaxed);
+    let outcome = if signal.load(Ordering::Relaxed) {
+        "stopped on a signal"
+    } else {
+        "source ended, queue delivered"
+    };
     tracing::info!(
         frames = summary.frames,
         signatures = summary.signatures,
         fps = summary.frames as f64 / summary.seconds.max(1e-9),
-        "source ended, queue delivered"
+        "{outcome}"
     );
     Ok(())
 }
@@ -367,7 +380,7 @@ fn check(o: &Overrides, offline: bool) -> anyhow::Result<()> {
         );
     }
     let _source = open_source(&v).context("camera")?;
-    tracing::info!(source = %v.config.camera.source, "camera opens");
+    tracing::info!(source = ?v.config.camera.source, "camera opens");
     std::fs::create_dir_all(&v.config.queue.dir)
         .with_context(|| format!("queue dir {}", v.config.queue.dir.display()))?;
     if !offline {
@@ -379,36 +392,6 @@ fn check(o: &Overrides, offline: bool) -> anyhow::Result<()> {
         std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
             .with_context(|| format!("broker {addr} unreachable"))?;
         tracing::info!(%addr, "broker reachable");
-    }
-    Ok(())
-}
-
-fn inspect(file: &std::path::Path, features: bool) -> anyhow::Result<()> {
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let envelope = spanreid::signature::Envelope::decode(&bytes)
-        .with_context(|| format!("decoding {}", file.display()))?;
-    let sig = envelope.signature();
-    #[allow(clippy::print_stdout)]
-    {
-        println!(
-            "site={} camera={} seq={} track={} t_us={} dim={} area_ratios={:?} bytes={}",
-            sig.site,
-            sig.camera,
-            sig.sequence,
-            sig.track_id,
-            sig.capture_time_us,
-            sig.dim(),
-            sig.area_ratios.0,
-            bytes.len()
-        );
-        if features {
-            for part in spanreid::part::Part::ALL {
-                let f = &sig.features[part.index()];
-                let values: Vec<String> =
-                    (0..f.dim()).map(|k| format!("{:.5}", f.value(k))).collect();
-                println!("{}: {}", part.name(), values.join(" "));
-            }
-        }
     }
     Ok(())
 }

@@ -3,8 +3,23 @@
 
 use std::collections::HashMap;
 
+use serde::Deserialize;
+
 use crate::frame::{BBox, Frame};
 use spanreid_infer::Crop;
+
+/// `detect.crop_policy`: which policy, by name; `mean` takes its `k` from `detect.top_k`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CropPolicyKind {
+    /// [`CropPolicy::First`].
+    First,
+    /// [`CropPolicy::Best`].
+    #[default]
+    Best,
+    /// [`CropPolicy::MeanTopK`].
+    Mean,
+}
 
 /// How the crops of one track become one signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,25 +2,34 @@
 //! capture → (frames, bounded; a live source drops when full) → detect + track + crop choice
 //! → (finished passages, bounded; back-pressure) → inference + signing → on-disk queue →
 //! publisher. A replay that ends drains every stage, then the queue, then stops.
+//!
+//! Setting [`Parts::stop`] (a signal) ends capture; the passages in flight are still signed
+//! and queued, the publisher gets [`SHUTDOWN_DRAIN`] to deliver, and what it could not
+//! stays in the on-disk queue for the next start.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use spanreid::clock::now_us;
 
 use crate::capture::{CaptureError, FrameSource};
 use crate::config::Validated;
-use crate::detect::{DetectError, Detector, MotionDetector};
+use crate::detect::DetectError;
 use crate::frame::Frame;
 use crate::metrics::Metrics;
-use crate::passage::{Candidate, CropPolicy, Passages};
+use crate::passage::CropPolicy;
 use crate::passage_log::{PassageLog, PassageRecord};
-use crate::publish::{self, Control, PublishError, PublishSettings};
+use crate::publish::{self, Control, PublishError, PublishSettings, RunState};
 use crate::queue::{DiskQueue, QueueError};
-use crate::track::Tracker;
 use spanreid_infer::sign::{PassageMeta, Signer, next_sequence};
-use spanreid_infer::{Embedder, InferError, PartEmbedding};
+use spanreid_infer::{Embedder, InferError};
+
+mod vehicles;
+
+pub use vehicles::{PassageJob, Vehicles, embed_passage};
 
 /// Why the pipeline stopped.
 #[derive(Debug, thiserror::Error)]
@@ -45,131 +54,6 @@ pub enum PipelineError {
     Stage(&'static str),
 }
 
-/// One vehicle passage on its way to inference.
-#[derive(Debug)]
-pub struct PassageJob {
-    /// Track id.
-    pub track_id: u32,
-    /// Chosen crops, best first.
-    pub candidates: Vec<Candidate>,
-}
-
-/// Detection, tracking and crop choice over a frame stream (pure logic, no threads).
-#[derive(Debug)]
-pub struct Vehicles {
-    detector: Detector,
-    tracker: Tracker,
-    passages: Passages,
-    margin: u32,
-    detect_failures: u64,
-}
-
-impl Vehicles {
-    /// The stage from validated settings with the detector they choose
-    /// (`detect.detector`); an ONNX detector's model is loaded now.
-    pub fn open(v: &Validated) -> Result<Self, DetectError> {
-        let detector = Detector::open(v.onnx.as_ref(), &v.motion, &v.roi)?;
-        Ok(Self::with_detector(v, detector))
-    }
-
-    /// The stage from validated settings with the motion detector, whatever
-    /// `detect.detector` says (benchmarks and tests of the motion path); see [`Self::open`].
-    pub fn motion(v: &Validated) -> Self {
-        let motion = MotionDetector::new(v.motion.clone(), v.roi.clone());
-        Self::with_detector(v, Detector::Motion(motion))
-    }
-
-    /// The stage from validated settings with a detector built by the caller.
-    pub fn with_detector(v: &Validated, detector: Detector) -> Self {
-        Vehicles {
-            detector,
-            tracker: Tracker::new(v.tracker.clone(), 0),
-            passages: Passages::new(v.policy),
-            margin: v.config.detect.edge_margin,
-            detect_failures: 0,
-        }
-    }
-
-    /// Which detector runs: `"motion"` or `"onnx"`.
-    pub fn detector_kind(&self) -> &'static str {
-        self.detector.kind()
-    }
-
-    /// Feeds one frame; returns the passages that ended with it. A frame the detector
-    /// fails on is counted (`detect_errors`) and skipped, as an undecodable frame is.
-    pub fn push(&mut self, frame: &Frame, metrics: &Metrics) -> Vec<PassageJob> {
-        let detections = match self.detector.detect(frame) {
-            Ok(d) => d,
-            Err(e) => {
-                Metrics::add(&metrics.detect_errors, 1);
-                self.detect_failures += 1;
-                if self.detect_failures.is_power_of_two() {
-                    tracing::warn!(
-                        frame = frame.index,
-                        failures = self.detect_failures,
-                        error = %e,
-                        "detector failed, frame skipped"
-                    );
-                }
-                return Vec::new();
-            }
-        };
-        Metrics::add(&metrics.detections, detections.len() as u64);
-        let update = self.tracker.update(frame.index, &detections);
-        for (track, d) in &update.assigned {
-            let inside = d.bbox.inside(frame.width, frame.height, self.margin);
-            self.passages.offer(*track, inside, || {
-                Candidate::new(frame, d.bbox, self.margin)
-            });
-        }
-        self.jobs(update.finished, metrics)
-    }
-
-    /// Ends every live track (end of stream).
-    pub fn finish(&mut self, metrics: &Metrics) -> Vec<PassageJob> {
-        let finished = self.tracker.finish_all();
-        self.jobs(finished, metrics)
-    }
-
-    fn jobs(
-        &mut self,
-        finished: Vec<crate::track::FinishedTrack>,
-        metrics: &Metrics,
-    ) -> Vec<PassageJob> {
-        let mut out = Vec::new();
-        for f in finished {
-            if f.confirmed {
-                Metrics::add(&metrics.tracks, 1);
-                out.push(PassageJob {
-                    track_id: f.id,
-                    candidates: self.passages.take(f.id),
-                });
-            } else {
-                Metrics::add(&metrics.tracks_discarded, 1);
-                self.passages.discard(f.id);
-            }
-        }
-        out
-    }
-}
-
-/// Embeds a passage's crops and combines them by the policy.
-pub fn embed_passage(
-    embedder: &mut dyn Embedder,
-    policy: CropPolicy,
-    job: &PassageJob,
-) -> Result<Option<PartEmbedding>, InferError> {
-    let crops: Vec<_> = job.candidates.iter().map(|c| c.crop.clone()).collect();
-    if crops.is_empty() {
-        return Ok(None);
-    }
-    let embeddings = embedder.embed(&crops)?;
-    Ok(match policy {
-        CropPolicy::MeanTopK(_) => PartEmbedding::mean(&embeddings),
-        CropPolicy::First | CropPolicy::Best => embeddings.into_iter().next(),
-    })
-}
-
 /// Everything the pipeline needs.
 pub struct Parts {
     /// Frames.
@@ -188,7 +72,12 @@ pub struct Parts {
     pub publish: Option<PublishSettings>,
     /// Where each signed passage is logged, if anywhere.
     pub passage_log: Option<PassageLog>,
+    /// Set it to stop early (SIGTERM): see the module documentation.
+    pub stop: Arc<AtomicBool>,
 }
+
+/// Longest time the publisher may keep delivering after [`Parts::stop`] is set.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(3);
 
 /// What a finished run did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -205,9 +94,13 @@ fn capture_stage(
     mut source: Box<dyn FrameSource>,
     tx: SyncSender<Frame>,
     metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
 ) -> Result<(), PipelineError> {
     let live = source.is_live();
-    while let Some(frame) = source.next_frame()? {
+    while !stop.load(Ordering::Relaxed) {
+        let Some(frame) = source.next_frame()? else {
+            break;
+        };
         Metrics::add(&metrics.frames, 1);
         Metrics::set(&metrics.decode_errors, source.decode_errors());
         if live {
@@ -224,19 +117,28 @@ fn capture_stage(
     Ok(())
 }
 
+/// Detection until the frames end or `stop` is set (even while capture is stuck, e.g. a
+/// camera reconnecting), then the live tracks end as passages.
 fn vehicle_stage(
     mut vehicles: Vehicles,
     rx: Receiver<Frame>,
     tx: SyncSender<PassageJob>,
     metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
 ) {
-    for frame in rx {
+    while !stop.load(Ordering::Relaxed) {
+        let frame = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(frame) => frame,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         for job in vehicles.push(&frame, &metrics) {
             if tx.send(job).is_err() {
                 return;
             }
         }
     }
+    drop(rx);
     for job in vehicles.finish(&metrics) {
         if tx.send(job).is_err() {
             return;
@@ -307,7 +209,8 @@ fn sign_stage(stage: SignStage, rx: Receiver<PassageJob>) -> Result<(), Pipeline
     Ok(())
 }
 
-/// Runs until the source ends (then drains the queue to the broker) or fails.
+/// Runs until the source ends (then drains the queue to the broker), fails, or
+/// [`Parts::stop`] is set.
 pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
     let started = Instant::now();
     let Parts {
@@ -319,6 +222,7 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
         metrics,
         publish,
         passage_log,
+        stop,
     } = parts;
     let (frame_tx, frame_rx) = sync_channel(settings.config.frame_buffer.max(1));
     let (job_tx, job_rx) = sync_channel(4);
@@ -327,17 +231,17 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
     let control = Arc::new(Control::default());
     let spawn_err = |_| PipelineError::Stage("spawn");
     let capture = {
-        let m = metrics.clone();
+        let (m, stop) = (metrics.clone(), stop.clone());
         std::thread::Builder::new()
             .name("capture".into())
-            .spawn(move || capture_stage(source, frame_tx, m))
+            .spawn(move || capture_stage(source, frame_tx, m, stop))
             .map_err(spawn_err)?
     };
     let detect = {
-        let m = metrics.clone();
+        let (m, stop) = (metrics.clone(), stop.clone());
         std::thread::Builder::new()
             .name("vehicles".into())
-            .spawn(move || vehicle_stage(vehicles, frame_rx, job_tx, m))
+            .spawn(move || vehicle_stage(vehicles, frame_rx, job_tx, m, stop))
             .map_err(spawn_err)?
     };
     let sign = {
@@ -366,25 +270,58 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
         }
         None => None,
     };
-    let captured = capture.join().map_err(|_| PipelineError::Stage("capture"));
     let detected = detect.join().map_err(|_| PipelineError::Stage("vehicles"));
     let signed = sign.join().map_err(|_| PipelineError::Stage("sign"));
+    let captured = if stop.load(Ordering::Relaxed) && !capture.is_finished() {
+        // Stuck in its source (a camera reconnecting): the process exit ends it.
+        tracing::warn!("capture still waiting for its source; not waiting for it");
+        Ok(Ok(()))
+    } else {
+        capture.join().map_err(|_| PipelineError::Stage("capture"))
+    };
     // Drain to the broker if everything went well; otherwise stop it and keep the queue.
     let ok = matches!(
         (&captured, &detected, &signed),
         (Ok(Ok(())), Ok(()), Ok(Ok(())))
     );
-    control.set(if ok { Control::DRAIN } else { Control::STOP });
+    control.set(if ok { RunState::Drain } else { RunState::Stop });
     if let Some(p) = publisher {
+        wait_for_publisher(&p, &control, &stop);
         p.join().map_err(|_| PipelineError::Stage("publish"))??;
     }
     captured??;
     detected?;
     signed??;
-    use std::sync::atomic::Ordering::Relaxed;
+    let depth = queue.lock().unwrap_or_else(PoisonError::into_inner).len();
+    if stop.load(Ordering::Relaxed) && depth > 0 {
+        tracing::info!(
+            queued = depth,
+            "stopped early; undelivered signatures stay queued"
+        );
+    }
     Ok(Summary {
-        frames: metrics.frames.load(Relaxed),
-        signatures: metrics.signatures.load(Relaxed),
+        frames: metrics.frames.load(Ordering::Relaxed),
+        signatures: metrics.signatures.load(Ordering::Relaxed),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Waits while the publisher drains; once `stop` is set, for [`SHUTDOWN_DRAIN`] at most,
+/// then tells it to stop.
+fn wait_for_publisher(
+    p: &JoinHandle<Result<(), PublishError>>,
+    control: &Control,
+    stop: &AtomicBool,
+) {
+    let mut deadline = None;
+    while !p.is_finished() {
+        if stop.load(Ordering::Relaxed) {
+            let until = *deadline.get_or_insert_with(|| Instant::now() + SHUTDOWN_DRAIN);
+            if Instant::now() >= until {
+                control.set(RunState::Stop);
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

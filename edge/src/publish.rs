@@ -7,6 +7,7 @@
 //! periodically); the last will replaces it with `{"online":false}`.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::sync::{Mutex, PoisonError};
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Client, ConnectionError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
 
+use crate::config::Secret;
+use crate::config::secret::REDACTED;
 use crate::metrics::Metrics;
 use crate::queue::{DiskQueue, QueueError};
 
@@ -45,7 +48,7 @@ pub struct PublishSettings {
     /// MQTT keep-alive.
     pub keep_alive: Duration,
     /// Username and password, if the broker wants them.
-    pub credentials: Option<(String, String)>,
+    pub credentials: Option<Credentials>,
     /// TLS certificate files; plain TCP when `None`.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsFiles>,
@@ -79,8 +82,8 @@ impl PublishSettings {
             QoS::AtLeastOnce,
             true,
         ));
-        if let Some((user, password)) = &self.credentials {
-            o.set_credentials(user, password);
+        if let Some(c) = &self.credentials {
+            o.set_credentials(&c.username, c.password.expose());
         }
         #[cfg(feature = "tls")]
         if let Some(files) = &self.tls {
@@ -90,26 +93,62 @@ impl PublishSettings {
     }
 }
 
-/// Run state shared with the publisher thread.
+/// A broker login. `Debug` shows neither part.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: Secret,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &REDACTED)
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
+/// What the publisher does next.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RunState {
+    /// Keep publishing.
+    #[default]
+    Run = 0,
+    /// Stop once every queued record is acknowledged.
+    Drain = 1,
+    /// Stop now (records stay queued on disk).
+    Stop = 2,
+}
+
+impl TryFrom<u8> for RunState {
+    type Error = u8;
+
+    fn try_from(v: u8) -> Result<Self, u8> {
+        [RunState::Run, RunState::Drain, RunState::Stop]
+            .into_iter()
+            .find(|s| *s as u8 == v)
+            .ok_or(v)
+    }
+}
+
+/// Run state shared with the publisher thread (lock-free).
 #[derive(Debug, Default)]
 pub struct Control(AtomicU8);
 
 impl Control {
-    /// Keep publishing.
-    pub const RUN: u8 = 0;
-    /// Stop once every queued record is acknowledged.
-    pub const DRAIN: u8 = 1;
-    /// Stop now (records stay queued on disk).
-    pub const STOP: u8 = 2;
-
     /// Sets the state.
-    pub fn set(&self, state: u8) {
-        self.0.store(state, Ordering::SeqCst);
+    pub fn set(&self, state: RunState) {
+        self.0.store(state as u8, Ordering::SeqCst);
     }
 
     /// The state.
-    pub fn get(&self) -> u8 {
-        self.0.load(Ordering::SeqCst)
+    pub fn get(&self) -> RunState {
+        // Only `set` writes, so the byte is always a state; `Stop` is the safe reading.
+        RunState::try_from(self.0.load(Ordering::SeqCst)).unwrap_or(RunState::Stop)
     }
 }
 
@@ -188,10 +227,12 @@ pub fn run(
         let mut last_status: Option<Instant> = None;
         let mut acks = Vec::new();
         loop {
-            let state = control.get();
-            if state == Control::STOP
-                || (state == Control::DRAIN && lock(queue).is_empty() && inflight.pending() == 0)
-            {
+            let done = match control.get() {
+                RunState::Run => false,
+                RunState::Drain => lock(queue).is_empty() && inflight.pending() == 0,
+                RunState::Stop => true,
+            };
+            if done {
                 let _ = client.disconnect();
                 return Ok(());
             }
@@ -265,10 +306,10 @@ pub fn run(
         }
         Metrics::set(&metrics.mqtt_connected, 0);
         let waited = Instant::now();
-        while waited.elapsed() < backoff && control.get() != Control::STOP {
+        while waited.elapsed() < backoff && control.get() != RunState::Stop {
             std::thread::sleep(Duration::from_millis(20));
         }
-        if control.get() == Control::STOP {
+        if control.get() == RunState::Stop {
             return Ok(());
         }
         backoff = (backoff * 2).min(settings.max_backoff.max(Duration::from_millis(100)));
@@ -278,6 +319,30 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_run_state_round_trips_through_its_byte() {
+        let c = Control::default();
+        assert_eq!(c.get(), RunState::Run);
+        for s in [RunState::Drain, RunState::Stop, RunState::Run] {
+            c.set(s);
+            assert_eq!(c.get(), s);
+        }
+        assert_eq!(RunState::try_from(3), Err(3));
+    }
+
+    #[test]
+    fn debug_never_shows_the_login() {
+        let c = Credentials {
+            username: "edge-user".into(),
+            password: "s3cr3t-pass".into(),
+        };
+        let text = format!("{c:?}");
+        assert!(
+            !text.contains("edge-user") && !text.contains("s3cr3t-pass"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn packet_ids_map_back_to_records_in_send_order() {

@@ -1,5 +1,7 @@
 //! The `edge-agent` binary SIGKILLed while signatures wait for an unreachable broker, then
-//! restarted with the broker up: everything queued before the kill is delivered.
+//! restarted with the broker up: everything queued before the kill is delivered. SIGTERM
+//! stops it cleanly (exit 0, nothing queued is lost), and `inspect` into a closed pipe
+//! exits quietly.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
@@ -7,7 +9,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use spanreid::signature::{CameraKey, Envelope};
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
@@ -85,18 +87,41 @@ fn config(dir: &Path, port: u16) -> std::path::PathBuf {
     path
 }
 
-#[test]
-fn queued_signatures_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("frames")).unwrap();
-    draw(&dir.path().join("frames"));
+/// Frames and a fixture model in `dir`.
+fn prepare(dir: &Path) {
+    std::fs::create_dir_all(dir.join("frames")).unwrap();
+    draw(&dir.join("frames"));
     let status = Command::new(BIN)
         .arg("fixture")
-        .arg(dir.path().join("model"))
+        .arg(dir.join("model"))
         .args(["--size", "32", "--dim", "16"])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Waits until the agent has queued `n` signatures.
+fn wait_queued(agent: &mut Agent, cfg: &Path, log: &Path, n: u64) {
+    let t = Instant::now();
+    while queued(cfg) < n {
+        let log = std::fs::read_to_string(log).unwrap();
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "agent queued {} signatures:\n{log}",
+            queued(cfg)
+        );
+        assert!(
+            agent.0.try_wait().unwrap().is_none(),
+            "agent exited:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn queued_signatures_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(dir.path());
 
     // First run: nobody listens on the port; the agent queues and keeps retrying.
     let cfg = config(dir.path(), free_port());
@@ -115,20 +140,7 @@ fn queued_signatures_survive_sigkill() {
         capacity: 100_000,
         segment_records: 4096,
     };
-    let t = std::time::Instant::now();
-    while queued(&cfg) < 4 {
-        let log = std::fs::read_to_string(dir.path().join("agent.log")).unwrap();
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "agent queued {} signatures:\n{log}",
-            queued(&cfg)
-        );
-        assert!(
-            agent.0.try_wait().unwrap().is_none(),
-            "agent exited:\n{log}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_queued(&mut agent, &cfg, &dir.path().join("agent.log"), 4);
     std::thread::sleep(Duration::from_millis(200));
     agent.0.kill().unwrap(); // SIGKILL
     agent.0.wait().unwrap();
@@ -164,4 +176,103 @@ fn queued_signatures_survive_sigkill() {
         2 * before,
         "before the kill and after the restart"
     );
+}
+
+#[test]
+fn sigterm_stops_the_agent_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(dir.path());
+    let broker = Mosquitto::start();
+    let got = subscribe(broker.port, "spanreid/v1/s/c9/signature");
+    let cfg = config(dir.path(), broker.port);
+    let log_path = dir.path().join("agent.log");
+    // Paced at 10 fps, the replay would last 10 s.
+    let mut agent = Agent(
+        Command::new(BIN)
+            .args(["run", "--realtime", "--config"])
+            .arg(&cfg)
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_queued(&mut agent, &cfg, &log_path, 1);
+    let kill = Command::new("kill")
+        .args(["-TERM", &agent.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let t = Instant::now();
+    let status = loop {
+        if let Some(status) = agent.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(log.contains("signal received"), "{log}");
+    assert!(log.contains("stopped on a signal"), "{log}");
+    // With the broker up, the short drain delivered everything signed.
+    let settings = QueueSettings {
+        capacity: 100_000,
+        segment_records: 4096,
+    };
+    let left = DiskQueue::open(&dir.path().join("queue"), settings)
+        .unwrap()
+        .0
+        .len();
+    assert_eq!(left, 0, "{log}");
+    wait_for("the signatures", Duration::from_secs(5), || {
+        !got.lock().unwrap().is_empty()
+    });
+}
+
+#[test]
+fn inspect_into_a_closed_pipe_exits_quietly() {
+    use spanreid::AreaRatios;
+    use spanreid_infer::PartEmbedding;
+    use spanreid_infer::sign::{PassageMeta, Signer, ident};
+
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer {
+        site: ident("s").unwrap(),
+        camera: ident("c").unwrap(),
+        key: CameraKey::from_hex(KEY).unwrap(),
+        model_id: [7; 16],
+    };
+    let embedding = PartEmbedding {
+        features: std::array::from_fn(|k| vec![0.1 * k as f32 + 0.05; 16]),
+        area_ratios: AreaRatios([0.3, 0.3, 0.4]),
+    };
+    let meta = PassageMeta {
+        track_id: 1,
+        capture_time_us: 1,
+        sequence: 1,
+    };
+    let file = dir.path().join("sig.bin");
+    std::fs::write(&file, signer.encode(meta, &embedding).unwrap()).unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(BIN)
+        .arg("inspect")
+        .arg(&file)
+        .arg("--features")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // With a reader, the same command prints the header.
+    let out = Command::new(BIN)
+        .arg("inspect")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("site=s camera=c seq=1"));
 }

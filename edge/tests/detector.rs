@@ -9,7 +9,7 @@ use std::process::Command;
 use spanreid_edge::config::Config;
 use spanreid_edge::detect::fixture::{FixtureDetector, model_bytes};
 use spanreid_edge::detect::{
-    DetectError, Layout, OnnxDetector, OnnxDetectorSettings, YoloSettings,
+    DetectError, DetectorKind, Layout, OnnxDetector, OnnxDetectorSettings, YoloSettings,
 };
 use spanreid_edge::frame::{BBox, Frame};
 use spanreid_edge::metrics::Metrics;
@@ -147,7 +147,7 @@ fn the_vehicle_stage_runs_the_configured_detector_inside_the_roi() {
             .validate()
             .unwrap();
         let mut vehicles = Vehicles::open(&v).unwrap();
-        assert_eq!(vehicles.detector_kind(), "onnx");
+        assert_eq!(vehicles.detector_kind(), DetectorKind::Onnx);
         let metrics = Metrics::default();
         let mut jobs = Vec::new();
         for k in 0..10u64 {

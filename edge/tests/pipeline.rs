@@ -140,6 +140,7 @@ fn run_agent(
         metrics: metrics.clone(),
         publish,
         passage_log: None,
+        stop: Arc::default(),
     })
     .unwrap();
     (summary, metrics)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use spanreid_edge::metrics::Metrics;
-use spanreid_edge::publish::{self, Control, PublishSettings};
+use spanreid_edge::publish::{self, Control, PublishSettings, RunState};
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
 use spanreid_testkit::{Mosquitto, subscribe, wait_for};
 
@@ -81,7 +81,7 @@ fn broker_restart_mid_stream_loses_nothing() {
         "records written during the outage wait on disk"
     );
     broker.restart();
-    control.set(Control::DRAIN);
+    control.set(RunState::Drain);
     wait_for("the publisher to drain", Duration::from_secs(30), || {
         publisher.is_finished()
     });
@@ -121,7 +121,7 @@ fn nothing_is_removed_without_a_broker() {
     let c2 = control.clone();
     let stopper = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(800));
-        c2.set(Control::STOP);
+        c2.set(RunState::Stop);
     });
     // nobody listens on this port
     publish::run(

@@ -141,7 +141,7 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         cfg.cameras.push(CameraConfig {
             site: SITE.into(),
             camera: (*cam).into(),
-            key: key(i),
+            key: key(i).into(),
         });
     }
     match &args.broker {

@@ -12,6 +12,10 @@ use serde::Deserialize;
 use super::error::ConfigError;
 use spanreid::signature::{CameraKey, MAX_DIM, MODEL_ID_LEN, ModelId};
 
+pub mod secret;
+
+pub use secret::Secret;
+
 /// The configuration as written in the TOML file; every field has a default.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -121,8 +125,8 @@ pub struct CameraConfig {
     pub site: String,
     /// Camera id within the site.
     pub camera: String,
-    /// Its HMAC key as 64 hexadecimal digits.
-    pub key: String,
+    /// Its HMAC key as 64 hexadecimal digits (never shown by `Debug`).
+    pub key: Secret,
 }
 
 /// A road link between two cameras (`"site/camera"`), usable in both directions.
@@ -292,7 +296,7 @@ impl HubConfig {
         let mut keys = HashMap::new();
         for cam in &self.cameras {
             let id = (cam.site.clone(), cam.camera.clone());
-            let key = CameraKey::from_hex(&cam.key).ok_or_else(|| {
+            let key = CameraKey::from_hex(cam.key.expose()).ok_or_else(|| {
                 ConfigError::Invalid(format!(
                     "camera {}/{}: key must be 64 hexadecimal digits",
                     cam.site, cam.camera

@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod matcher;
 pub mod mqtt;
 pub mod service;
+pub mod shutdown;
 pub mod stats;
 #[cfg(any(test, feature = "bench"))]
 pub mod synthetic;
@@ -56,7 +57,10 @@ pub fn run(settings: &Settings, stop: &Arc<AtomicBool>) -> Result<mqtt::RunCount
     }
     let store = SqliteStore::open(&settings.config.db)?;
     let mut hub = Hub::open(settings, store, new_index(settings))?;
-    mqtt::run(&mut hub, &settings.config.broker, stop)
+    let counts = mqtt::run(&mut hub, &settings.config.broker, stop);
+    // Closes the database: every batch acknowledged has been committed.
+    drop(hub);
+    counts
 }
 
 /// `hub query`: signature `id` of the database at `db` and its `k` nearest signatures from

@@ -1,20 +1,23 @@
 //! `hub`: the central re-identification service.
 //!
-//! - `hub run --config FILE [--embedded-broker]` ingests signatures and publishes matches.
+//! - `hub run --config FILE [--embedded-broker]` ingests signatures and publishes matches
+//!   until SIGINT or SIGTERM (then it commits and acknowledges the batch in hand, and exits).
 //! - `hub query --db FILE --signature ID [-k N]` shows a signature's nearest neighbours.
 //! - `hub stats --db FILE` shows gallery size and ingest counters.
 //! - `hub bench` (feature `bench`, default) measures ingest throughput and query latency.
+//!
+//! Output goes to a locked stdout; a reader that goes away (`hub stats | head -0`) ends the
+//! command quietly with success.
 
+use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 #[cfg(feature = "bench")]
 use spanreid_hub::bench;
-use spanreid_hub::{self as hub, HubConfig, Store as _, config::Overrides, stats};
+use spanreid_hub::{self as hub, HubConfig, Store as _, config::Overrides, shutdown, stats};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,7 +32,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Ingest signatures from the broker and publish match events.
+    /// Ingest signatures from the broker and publish match events until SIGINT/SIGTERM.
     Run {
         /// TOML configuration (see hub/hub.example.toml); defaults apply without it.
         #[arg(long)]
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         .init();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<StdoutClosed>().is_some() => ExitCode::SUCCESS,
         Err(e) => {
             #[allow(clippy::print_stderr)]
             {
@@ -91,7 +95,22 @@ fn main() -> ExitCode {
     }
 }
 
-#[allow(clippy::print_stdout)]
+/// Standard output was closed by its reader: a clean end, not a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output closed")]
+struct StdoutClosed;
+
+/// Writes `text` to standard output.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    write!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => anyhow::Error::new(StdoutClosed),
+            _ => anyhow::Error::new(e).context("writing to standard output"),
+        })
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run {
@@ -111,7 +130,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     broker_port,
                 })
                 .validate()?;
-            let stop = Arc::new(AtomicBool::new(false));
+            let stop = shutdown::on_signal(
+                "signal received: committing and acknowledging the batch in hand, then exiting",
+            )
+            .context("installing the signal handlers")?;
             let counts = hub::run(&settings, &stop)?;
             tracing::info!(?counts, "hub stopped");
         }
@@ -119,17 +141,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(db.exists(), "database {} does not exist", db.display());
             let report = hub::query(&db, signature, k)?
                 .with_context(|| format!("no signature {signature} in {}", db.display()))?;
-            print!("{}", stats::render_query(&report));
+            print_out(&stats::render_query(&report))?;
         }
         Command::Stats { db } => {
             anyhow::ensure!(db.exists(), "database {} does not exist", db.display());
             let store = hub::SqliteStore::open(&db)?;
-            print!("{}", stats::render_stats(&store.stats()?));
+            print_out(&stats::render_stats(&store.stats()?))?;
         }
         #[cfg(feature = "bench")]
         Command::Bench(args) => {
             let report = bench::run(&args)?;
-            print!("{}", bench::render(&report));
+            print_out(&bench::render(&report))?;
         }
     }
     Ok(())

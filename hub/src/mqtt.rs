@@ -22,7 +22,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
-use rumqttc::{Client, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, Publish, QoS};
 use spanreid::clock::now_us;
 
 use super::config::BrokerConfig;
@@ -71,7 +71,9 @@ pub fn options(broker: &BrokerConfig, client_id: &str) -> Result<MqttOptions, Mq
     Ok(opts)
 }
 
-/// Subscribe to the signature topics and process messages until `stop` is set.
+/// Subscribe to the signature topics and process messages until `stop` is set. The batch in
+/// hand when it is set is committed and acknowledged; messages received after it stay
+/// unacknowledged, for the broker to redeliver to the next run.
 pub fn run<S: Store, I: GalleryIndex>(
     hub: &mut Hub<S, I>,
     broker: &BrokerConfig,
@@ -82,9 +84,11 @@ pub fn run<S: Store, I: GalleryIndex>(
     let (client, mut connection) = Client::new(opts, REQUEST_QUEUE);
     let (tx, rx) = mpsc::channel::<Publish>();
     let addr = format!("{}:{}", broker.host, broker.port);
+    // Set once the caller's loop has ended, whatever the reason.
+    let closing = Arc::new(AtomicBool::new(false));
     let driver = {
         let client = client.clone();
-        let stop = Arc::clone(stop);
+        let closing = Arc::clone(&closing);
         let conn_addr = addr.clone();
         thread::Builder::new()
             .name("mqtt-connection".into())
@@ -92,10 +96,12 @@ pub fn run<S: Store, I: GalleryIndex>(
                 for event in connection.iter() {
                     match event {
                         Ok(Event::Incoming(Packet::Publish(p))) => {
-                            if tx.send(p).is_err() {
-                                break;
-                            }
+                            // Once the caller is done the message is dropped unacknowledged,
+                            // and the loop goes on until the acks queued before the
+                            // disconnect have gone out with it.
+                            let _ = tx.send(p);
                         }
+                        Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
                         Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                             tracing::info!(addr = %conn_addr, session = ack.session_present, "connected");
                             if !ack.session_present {
@@ -107,7 +113,7 @@ pub fn run<S: Store, I: GalleryIndex>(
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            if stop.load(Ordering::Relaxed) {
+                            if closing.load(Ordering::Relaxed) {
                                 break;
                             }
                             tracing::warn!(addr = %conn_addr, error = %e, "MQTT error; retrying");
@@ -149,6 +155,8 @@ pub fn run<S: Store, I: GalleryIndex>(
             tracing::info!(?counts, gallery = hub.matcher().len(), "ingest progress");
         }
     };
+    // The disconnect follows the last batch's acks in the client's queue.
+    closing.store(true, Ordering::Relaxed);
     let _ = client.disconnect();
     drop(rx);
     let _ = driver.join();

@@ -277,7 +277,7 @@ mod tests {
             cfg.cameras.push(CameraConfig {
                 site: "s".into(),
                 camera: cam.into(),
-                key,
+                key: key.into(),
             });
         }
         cfg.validate().unwrap()

@@ -10,7 +10,33 @@ pub mod video;
 
 use std::path::PathBuf;
 
+use serde::Deserialize;
+
 use crate::frame::Frame;
+
+/// `camera.source`: where frames come from.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// A folder of PNG or JPEG frames.
+    #[default]
+    Replay,
+    /// A video file, decoded by FFmpeg.
+    Video,
+    /// A V4L2 camera (feature `v4l`).
+    V4l2,
+}
+
+/// `camera.pixel_format`: the pixel format asked of a V4L2 camera.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelFormat {
+    /// Packed YUV 4:2:2.
+    #[default]
+    Yuyv,
+    /// Motion JPEG (one JPEG per frame).
+    Mjpeg,
+}
 
 /// Why a frame source failed.
 #[derive(Debug, thiserror::Error)]

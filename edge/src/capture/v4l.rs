@@ -13,14 +13,7 @@ use super::pixel::yuyv_to_rgb;
 use super::{CaptureError, FrameSource};
 use crate::frame::Frame;
 
-/// Pixel formats asked of the camera.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PixelFormat {
-    /// Packed YUV 4:2:2.
-    Yuyv,
-    /// Motion JPEG (one JPEG per frame).
-    Mjpeg,
-}
+pub use super::PixelFormat;
 
 /// Where and how to capture.
 #[derive(Clone, Debug, PartialEq)]

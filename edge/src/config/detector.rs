@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::options::keyed;
 use super::{ConfigError, DetectConfig};
-use crate::detect::{Layout, OnnxDetectorSettings, YoloSettings};
+use crate::detect::{DetectorKind, Layout, OnnxDetectorSettings, YoloSettings};
 
 /// `[detect.onnx]`: a YOLO-style ONNX object detector, used when `detect.detector = "onnx"`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -19,7 +20,8 @@ pub struct OnnxDetectConfig {
     /// Side `N` of the model's `[1, 3, N, N]` input.
     pub input_size: u32,
     /// `yolov8` (`[1, 4 + classes, boxes]`) or `yolov5` (`[1, boxes, 5 + classes]`).
-    pub layout: String,
+    #[serde(deserialize_with = "keyed")]
+    pub layout: Layout,
     /// Class ids kept (default: COCO car, bus, truck).
     pub classes: Vec<u32>,
     /// Least score (objectness × class score for `yolov5`) of a detection.
@@ -38,7 +40,7 @@ impl Default for OnnxDetectConfig {
             model: None,
             sha256: None,
             input_size: DEFAULT_INPUT_SIZE,
-            layout: y.layout.name().into(),
+            layout: y.layout,
             classes: y.classes,
             score_threshold: y.score_threshold,
             nms_iou: y.nms_iou,
@@ -46,24 +48,17 @@ impl Default for OnnxDetectConfig {
     }
 }
 
-/// Checks `detect.detector` and `[detect.onnx]` (the table even when unused, so a switch
-/// to `onnx` holds no surprise); the ONNX detector's settings when it is the choice.
+/// Checks `[detect.onnx]` (even when unused, so a switch to `onnx` holds no surprise); the
+/// ONNX detector's settings when `detect.detector` chooses it.
 pub(super) fn validate(d: &DetectConfig) -> Result<Option<OnnxDetectorSettings>, ConfigError> {
     let bad = |key: &'static str, message: &str| ConfigError::Invalid {
         key,
         message: message.to_string(),
     };
-    let onnx = match d.detector.as_str() {
-        "motion" => false,
-        "onnx" => true,
-        _ => return Err(bad("detect.detector", "must be \"motion\" or \"onnx\"")),
-    };
     let o = &d.onnx;
     if !(32..=4096).contains(&o.input_size) {
         return Err(bad("detect.onnx.input_size", "must be 32–4096"));
     }
-    let layout = Layout::parse(&o.layout)
-        .ok_or_else(|| bad("detect.onnx.layout", "must be \"yolov5\" or \"yolov8\""))?;
     if o.classes.is_empty() {
         return Err(bad("detect.onnx.classes", "needs at least one class id"));
     }
@@ -78,8 +73,9 @@ pub(super) fn validate(d: &DetectConfig) -> Result<Option<OnnxDetectorSettings>,
     {
         return Err(bad("detect.onnx.sha256", "must be 64 hex digits"));
     }
-    if !onnx {
-        return Ok(None);
+    match d.detector {
+        DetectorKind::Motion => return Ok(None),
+        DetectorKind::Onnx => {}
     }
     let model = o
         .model
@@ -96,7 +92,7 @@ pub(super) fn validate(d: &DetectConfig) -> Result<Option<OnnxDetectorSettings>,
         sha256: o.sha256.as_ref().map(|h| h.to_ascii_lowercase()),
         input_size: o.input_size,
         yolo: YoloSettings {
-            layout,
+            layout: o.layout,
             classes: o.classes.clone(),
             score_threshold: o.score_threshold,
             nms_iou: o.nms_iou,
@@ -128,7 +124,7 @@ mod tests {
     #[test]
     fn motion_is_the_default_and_an_onnx_table_parses() {
         let v = parse("").unwrap();
-        assert_eq!(v.config.detect.detector, "motion");
+        assert_eq!(v.config.detect.detector, DetectorKind::Motion);
         assert!(v.onnx.is_none());
         let v = parse(
             "detector = \"onnx\"\n[detect.onnx]\nmodel = \"m/yolo.onnx\"\ninput_size = 320\n\
@@ -152,7 +148,17 @@ mod tests {
     #[test]
     fn errors_name_the_key() {
         let e = err("detector = \"yolo\"\n");
-        assert!(e.starts_with("config detect.detector:"), "{e}");
+        assert!(
+            e.contains("detect.detector: unknown variant `yolo`, expected `motion` or `onnx`"),
+            "{e}"
+        );
+        let e = err("[detect.onnx]\nlayout = \"yolov7\"\n");
+        assert!(
+            e.contains(
+                "detect.onnx.layout: unknown variant `yolov7`, expected `yolov5` or `yolov8`"
+            ),
+            "{e}"
+        );
         let e = err("detector = \"onnx\"\n");
         assert!(
             e.starts_with("config detect.onnx.model: is required"),
@@ -162,7 +168,6 @@ mod tests {
         assert!(e.starts_with("config detect.onnx.model"), "{e}");
         for (line, key) in [
             ("input_size = 8", "detect.onnx.input_size"),
-            ("layout = \"yolov7\"", "detect.onnx.layout"),
             ("classes = []", "detect.onnx.classes"),
             ("score_threshold = 0.0", "detect.onnx.score_threshold"),
             ("score_threshold = nan", "detect.onnx.score_threshold"),

@@ -2,10 +2,23 @@
 //! default) or an ONNX object detector. Both give [`Detection`]s in frame pixels, so the
 //! tracker does not care which one runs, and both honour the region of interest.
 
+use serde::Deserialize;
+
 use super::motion::{Detection, MotionDetector, MotionSettings};
 use super::onnx::{DetectError, OnnxDetector, OnnxDetectorSettings};
 use super::roi::Roi;
 use crate::frame::Frame;
+
+/// `detect.detector`: which detector a camera runs.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectorKind {
+    /// Background subtraction.
+    #[default]
+    Motion,
+    /// The ONNX object detector of `[detect.onnx]`.
+    Onnx,
+}
 
 /// One camera's detector.
 #[derive(Debug)]
@@ -38,11 +51,11 @@ impl Detector {
         })
     }
 
-    /// `"motion"` or `"onnx"`, as in the config.
-    pub fn kind(&self) -> &'static str {
+    /// Which detector this is, as `detect.detector` names it.
+    pub fn kind(&self) -> DetectorKind {
         match self {
-            Detector::Motion(_) => "motion",
-            Detector::Onnx { .. } => "onnx",
+            Detector::Motion(_) => DetectorKind::Motion,
+            Detector::Onnx { .. } => DetectorKind::Onnx,
         }
     }
 
@@ -88,6 +101,6 @@ mod tests {
         assert_eq!(kept, vec![det(35)]);
         assert_eq!(inside(&Roi::default(), vec![det(0), det(80)]).len(), 2);
         let motion = Detector::open(None, &MotionSettings::default(), &roi).unwrap();
-        assert_eq!(motion.kind(), "motion");
+        assert_eq!(motion.kind(), DetectorKind::Motion);
     }
 }

@@ -11,7 +11,7 @@ pub mod onnx;
 pub mod roi;
 pub mod yolo;
 
-pub use detector::Detector;
+pub use detector::{Detector, DetectorKind};
 pub use motion::{Detection, MotionDetector, MotionSettings};
 pub use onnx::{DetectError, OnnxDetector, OnnxDetectorSettings};
 pub use roi::Roi;

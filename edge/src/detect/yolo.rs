@@ -9,8 +9,11 @@
 
 use std::fmt;
 
-/// How the output tensor is laid out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use serde::Deserialize;
+
+/// How the output tensor is laid out (`detect.onnx.layout`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
 pub enum Layout {
     /// `[1, boxes, 5 + classes]` with objectness.
     Yolov5,
@@ -19,15 +22,6 @@ pub enum Layout {
 }
 
 impl Layout {
-    /// The layout called `name` (`"yolov5"` or `"yolov8"`).
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "yolov5" => Some(Self::Yolov5),
-            "yolov8" => Some(Self::Yolov8),
-            _ => None,
-        }
-    }
-
     /// The config name.
     pub fn name(self) -> &'static str {
         match self {

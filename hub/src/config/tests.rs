@@ -73,3 +73,16 @@ fn model_id_and_camera_refs_parse_strictly() {
     assert!(parse_camera_ref("/b").is_err());
     assert_eq!(parse_camera_ref("a/b").unwrap(), ("a".into(), "b".into()));
 }
+
+#[test]
+fn debug_never_shows_a_camera_key() {
+    let secret_key = "5e".repeat(32);
+    let text = format!("[[cameras]]\nsite = \"s\"\ncamera = \"c\"\nkey = \"{secret_key}\"\n");
+    let cfg = HubConfig::from_toml(&text, "test").unwrap();
+    assert_eq!(cfg.cameras[0].key.expose(), secret_key);
+    let settings = cfg.validate().unwrap();
+    for shown in [format!("{settings:?}"), format!("{:#?}", settings.config)] {
+        assert!(!shown.contains(&secret_key), "{shown}");
+        assert!(shown.contains(secret::REDACTED), "{shown}");
+    }
+}

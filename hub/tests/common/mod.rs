@@ -1,6 +1,6 @@
 //! Helpers for the hub's integration tests: synthetic signed signatures, a hub in a thread,
 //! match listeners and polling the hub's database. The broker is `spanreid-testkit`'s.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 use std::path::Path;
 use std::process::Command;
@@ -46,7 +46,7 @@ pub fn settings(dir: &Path, port: u16, client_id: &str) -> Settings {
         cfg.cameras.push(CameraConfig {
             site: SITE.into(),
             camera: (*cam).into(),
-            key: key_hex(i),
+            key: key_hex(i).into(),
         });
     }
     cfg.validate().unwrap()
