@@ -16,12 +16,11 @@ use crate::track::TrackerSettings;
 pub mod detector;
 pub mod mqtt;
 pub mod options;
-pub mod secret;
 
 pub use detector::OnnxDetectConfig;
 pub use mqtt::MqttConfig;
 use options::keyed;
-pub use secret::Secret;
+pub use spanreid_service::secret::Secret;
 
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]

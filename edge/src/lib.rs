@@ -20,7 +20,6 @@ pub mod pipeline;
 pub mod publish;
 pub mod queue;
 pub mod record;
-pub mod shutdown;
 #[cfg(feature = "tls")]
-pub use spanreid_net::tls;
+pub use spanreid_service::tls;
 pub mod track;

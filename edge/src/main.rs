@@ -22,7 +22,7 @@ use spanreid_edge::metrics::Metrics;
 use spanreid_edge::passage_log::PassageLog;
 use spanreid_edge::publish::{Credentials, PublishSettings};
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
-use spanreid_edge::{metrics_http, pipeline, shutdown};
+use spanreid_edge::{metrics_http, pipeline};
 use spanreid_infer::sign::{Signer, ident};
 use spanreid_infer::tract::TractEmbedder;
 use spanreid_infer::{Embedder, fixture, manifest};
@@ -301,7 +301,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn run_agent(o: &Overrides) -> anyhow::Result<()> {
-    let signal = shutdown::on_signal(
+    let signal = spanreid_service::shutdown::on_signal(
         "signal received: capture stops, the passages in flight are signed and queued",
     )
     .context("installing the signal handlers")?;

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use rumqttc::{Client, ConnectionError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
 
 use crate::config::Secret;
-use crate::config::secret::REDACTED;
 use crate::metrics::Metrics;
 use crate::queue::{DiskQueue, QueueError};
+use spanreid_service::secret::REDACTED;
 
 /// Why the publisher stopped.
 #[derive(Debug, thiserror::Error)]

@@ -12,9 +12,7 @@ use serde::Deserialize;
 use super::error::ConfigError;
 use spanreid::signature::{CameraKey, MAX_DIM, MODEL_ID_LEN, ModelId};
 
-pub mod secret;
-
-pub use secret::Secret;
+pub use spanreid_service::secret::Secret;
 
 /// The configuration as written in the TOML file; every field has a default.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -64,14 +62,16 @@ pub struct BrokerConfig {
 
 impl BrokerConfig {
     /// The TLS files, when TLS is configured.
-    pub fn tls(&self) -> Option<spanreid_net::tls::TlsFiles> {
-        self.tls_ca.clone().map(|ca| spanreid_net::tls::TlsFiles {
-            ca,
-            client: self
-                .tls_client_cert
-                .clone()
-                .zip(self.tls_client_key.clone()),
-        })
+    pub fn tls(&self) -> Option<spanreid_service::tls::TlsFiles> {
+        self.tls_ca
+            .clone()
+            .map(|ca| spanreid_service::tls::TlsFiles {
+                ca,
+                client: self
+                    .tls_client_cert
+                    .clone()
+                    .zip(self.tls_client_key.clone()),
+            })
     }
 }
 

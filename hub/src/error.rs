@@ -83,7 +83,7 @@ pub enum MqttError {
     Json(#[from] serde_json::Error),
     /// The TLS files could not be loaded.
     #[error("TLS")]
-    Tls(#[from] spanreid_net::tls::TlsError),
+    Tls(#[from] spanreid_service::tls::TlsError),
 }
 
 impl From<rumqttc::ClientError> for MqttError {

@@ -6,9 +6,10 @@
 //! signatures → [`events`] are published and stored → the messages are acknowledged.
 //! [`service::Hub`] ties the pure steps together; [`run`] wires it to a broker.
 //!
-//! Depends on the core (`spanreid`: signatures, CPDM, search kernels) and `spanreid-net`
-//! (broker TLS); nothing depends on it but its binary, the demo and its tests. Feature
-//! `bench` (default) adds `hub bench`: a synthetic load generator and its MQTT clients.
+//! Depends on the core (`spanreid`: signatures, CPDM, search kernels) and
+//! `spanreid-service` (broker TLS, secrets, signals); nothing depends on it but its binary,
+//! the demo and its tests. Feature `bench` (default) adds `hub bench`: a synthetic load
+//! generator and its MQTT clients.
 #![deny(missing_docs)]
 
 #[cfg(feature = "bench")]
@@ -23,7 +24,6 @@ pub mod ingest;
 pub mod matcher;
 pub mod mqtt;
 pub mod service;
-pub mod shutdown;
 pub mod stats;
 #[cfg(any(test, feature = "bench"))]
 pub mod synthetic;

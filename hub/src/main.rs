@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 #[cfg(feature = "bench")]
 use spanreid_hub::bench;
-use spanreid_hub::{self as hub, HubConfig, Store as _, config::Overrides, shutdown, stats};
+use spanreid_hub::{self as hub, HubConfig, Store as _, config::Overrides, stats};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -130,7 +130,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     broker_port,
                 })
                 .validate()?;
-            let stop = shutdown::on_signal(
+            let stop = spanreid_service::shutdown::on_signal(
                 "signal received: committing and acknowledging the batch in hand, then exiting",
             )
             .context("installing the signal handlers")?;

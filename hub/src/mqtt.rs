@@ -66,7 +66,7 @@ pub fn options(broker: &BrokerConfig, client_id: &str) -> Result<MqttOptions, Mq
     opts.set_keep_alive(Duration::from_secs(broker.keep_alive_s.max(5)));
     opts.set_max_packet_size(MAX_INCOMING_BYTES, MAX_PACKET_BYTES);
     if let Some(files) = broker.tls() {
-        opts.set_transport(spanreid_net::tls::transport(&files)?);
+        opts.set_transport(spanreid_service::tls::transport(&files)?);
     }
     Ok(opts)
 }

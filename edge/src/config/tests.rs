@@ -120,7 +120,7 @@ fn debug_never_shows_the_secrets() {
     for text in [format!("{v:?}"), format!("{:#?}", v.config)] {
         assert!(!text.contains(KEY), "{text}");
         assert!(!text.contains(password), "{text}");
-        assert!(text.contains(secret::REDACTED), "{text}");
+        assert!(text.contains(spanreid_service::secret::REDACTED), "{text}");
     }
 }
 

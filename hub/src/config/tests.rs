@@ -83,6 +83,9 @@ fn debug_never_shows_a_camera_key() {
     let settings = cfg.validate().unwrap();
     for shown in [format!("{settings:?}"), format!("{:#?}", settings.config)] {
         assert!(!shown.contains(&secret_key), "{shown}");
-        assert!(shown.contains(secret::REDACTED), "{shown}");
+        assert!(
+            shown.contains(spanreid_service::secret::REDACTED),
+            "{shown}"
+        );
     }
 }

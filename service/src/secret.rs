@@ -1,4 +1,4 @@
-//! A secret of the configuration (camera keys): read from a plain TOML
+//! A secret of a configuration (camera keys, broker passwords): read from a plain TOML
 //! string, never shown by `Debug`, so a logged or printed config cannot leak it.
 
 use std::fmt;
@@ -40,5 +40,26 @@ impl From<&str> for Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(REDACTED, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_secret_and_serde_reads_a_plain_string() {
+        #[derive(Debug, Deserialize)]
+        struct Login {
+            password: Secret,
+        }
+        let login: Login =
+            toml::from_str("password = \"hunter2\"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(login.password.expose(), "hunter2");
+        let shown = format!("{login:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains(REDACTED),
+            "{shown}"
+        );
     }
 }

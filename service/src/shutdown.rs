@@ -1,4 +1,4 @@
-//! SIGINT and SIGTERM: the first sets a flag the agent stops cleanly by; a second, while
+//! SIGINT and SIGTERM: the first sets a flag the service stops cleanly by; a second, while
 //! it does, ends the process at once (status 128 + the signal number).
 
 use std::io;

@@ -1,0 +1,16 @@
+//! spanreid-service: what the two long-running services, the edge agent and the hub, share.
+//!
+//! - `tls` (feature `tls`, default): MQTT over TLS with rustls on the `ring` provider (CA file, optional client
+//!   certificate).
+//! - [`secret`]: configuration secrets (camera keys, broker passwords) that `Debug` never
+//!   shows.
+//! - [`shutdown`]: a clean stop on SIGINT/SIGTERM (a second signal exits at once).
+//!
+//! Depends on no other spanreid crate, so both services use it without pulling in each
+//! other.
+#![deny(missing_docs)]
+
+pub mod secret;
+pub mod shutdown;
+#[cfg(feature = "tls")]
+pub mod tls;
