@@ -170,15 +170,6 @@ fn kernel_rates() {
     }
 }
 
-/// Bytes read per second by summing a 1 GiB buffer of u64, best of 3.
-fn read_bandwidth() -> f64 {
-    let src = vec![1u64; COPY_BYTES / 8];
-    let t = best_of(3, || {
-        black_box(black_box(&src).iter().fold(0u64, |s, v| s.wrapping_add(*v)));
-    });
-    COPY_BYTES as f64 / t.as_secs_f64()
-}
-
 /// The first `n` rows of a query matrix as their own matrix.
 fn first_rows_int8(q: &Gallery, n: usize) -> Gallery {
     let mut out = q.clone();
@@ -245,7 +236,7 @@ fn run() -> Result<(), Box<dyn Error>> {
         "reference: 1 GiB copy_from_slice, 1 thread: {:.2} GB/s (read + write)",
         copy / 1e9
     );
-    let read = read_bandwidth();
+    let read = spanreid::search::read_bandwidth(COPY_BYTES, 1);
     println!(
         "second reference: 1 GiB sum of u64, 1 thread: {:.2} GB/s (read)",
         read / 1e9

@@ -11,9 +11,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::config::{CameraConfig, HubConfig};
-use super::gallery::{SqliteStore, Store};
 use super::index::{GalleryIndex, RowMeta};
 use super::ingest::signature_topic;
+use super::store::{SqliteStore, Store};
 use super::synthetic::{IdentityBank, Sighting};
 use super::{DefaultIndex, Hub, HubError, broker, mqtt};
 use spanreid::signature::CameraKey;
@@ -110,7 +110,8 @@ fn free_port() -> Result<u16, HubError> {
 /// Run the whole bench.
 pub fn run(args: &BenchArgs) -> Result<BenchReport, HubError> {
     let ingest = vec![bench_ingest(args, false)?, bench_ingest(args, true)?];
-    let read_bandwidth = read_bandwidth();
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let read_bandwidth = spanreid::search::read_bandwidth(512 << 20, cores);
     let mut queries = Vec::new();
     for &n in &args.sizes {
         queries.push(bench_query(n, args.dim, args.queries, read_bandwidth));
@@ -261,31 +262,6 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         matches: stats.matches,
         delivery_seconds,
     })
-}
-
-/// Read bandwidth of this machine with all cores: bytes per second summing a 512 MiB
-/// buffer, best of three.
-pub fn read_bandwidth() -> f64 {
-    let words: usize = 64 << 20; // 64 Mi u64 = 512 MiB
-    let buf: Vec<u64> = (0..words as u64).collect();
-    let threads = thread::available_parallelism().map_or(1, |n| n.get());
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        let start = Instant::now();
-        let total: u64 = thread::scope(|s| {
-            let handles: Vec<_> = buf
-                .chunks(words.div_ceil(threads))
-                .map(|chunk| s.spawn(move || chunk.iter().fold(0u64, |a, &x| a.wrapping_add(x))))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or(0))
-                .fold(0, u64::wrapping_add)
-        });
-        std::hint::black_box(total);
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    (words * 8) as f64 / best
 }
 
 fn bench_query(n: usize, dim: usize, queries: usize, bandwidth: f64) -> QueryFigures {

@@ -5,7 +5,7 @@
 //! form, format rules), known camera, topic site/camera equal to the payload's, the tag
 //! under that camera's key, model id, feature dimension, capture time within the replay
 //! window. The "sequence already seen" half of replay protection needs the gallery and is
-//! done by the [`super::gallery::Store`] in the same transaction that stores the signature.
+//! done by the [`super::store::Store`] in the same transaction that stores the signature.
 
 use std::collections::HashMap;
 

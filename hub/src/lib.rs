@@ -2,7 +2,7 @@
 //! store with an in-memory search index, CPDM matching across cameras, and match events.
 //!
 //! Data flow: [`mqtt`] receives messages → [`ingest`] verifies them (no I/O) →
-//! [`gallery`] stores them in one transaction → [`matcher`] searches the other cameras'
+//! [`store`] keeps them durably in one transaction → [`matcher`] searches the other cameras'
 //! signatures → [`events`] are published and stored → the messages are acknowledged.
 //! [`service::Hub`] ties the pure steps together; [`run`] wires it to a broker.
 //!
@@ -18,13 +18,13 @@ pub mod broker;
 pub mod config;
 pub mod error;
 pub mod events;
-pub mod gallery;
 pub mod index;
 pub mod ingest;
 pub mod matcher;
 pub mod mqtt;
 pub mod service;
 pub mod stats;
+pub mod store;
 #[cfg(any(test, feature = "bench"))]
 pub mod synthetic;
 pub mod watch;
@@ -34,9 +34,9 @@ use std::sync::atomic::AtomicBool;
 
 pub use config::{HubConfig, Settings};
 pub use error::{ConfigError, HubError, MqttError, StoreError};
-pub use gallery::{SqliteStore, Store};
 pub use index::{ExactIndex, GalleryIndex, Int8Index, RowMeta};
 pub use service::Hub;
+pub use store::{SqliteStore, Store};
 
 /// The search index the hub runs with.
 pub type DefaultIndex = Int8Index;
@@ -83,7 +83,7 @@ pub fn query(
         matcher.insert(s.id, &s.signature);
     }
     let hits = matcher.candidates(sig);
-    let by_id: std::collections::HashMap<i64, &gallery::StoredSignature> =
+    let by_id: std::collections::HashMap<i64, &store::StoredSignature> =
         all.iter().map(|s| (s.id, s)).collect();
     let nearest = hits
         .into_iter()

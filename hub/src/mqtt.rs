@@ -28,10 +28,10 @@ use spanreid::clock::now_us;
 use super::config::BrokerConfig;
 use super::error::{HubError, MqttError};
 use super::events::MATCH_TOPIC;
-use super::gallery::Store;
 use super::index::GalleryIndex;
 use super::ingest::SIGNATURE_FILTER;
 use super::service::{Hub, Message, Outcome};
+use super::store::Store;
 
 /// Largest MQTT packet a broker should accept from publishers (set mosquitto's
 /// `max_packet_size` to at most this): bigger than any valid signature, so oversized

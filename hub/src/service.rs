@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use super::config::Settings;
 use super::error::StoreError;
 use super::events::{MatchEvent, RankedCandidate, SignatureRef};
-use super::gallery::{InsertOutcome, MatchRecord, NewSignature, Store};
 use super::index::GalleryIndex;
 use super::ingest::{Reject, Verifier};
 use super::matcher::{Candidate, Matcher};
+use super::store::{InsertOutcome, MatchRecord, NewSignature, Store};
 use spanreid::signature::{ModelId, Signature};
 
 /// One received MQTT message.
@@ -255,7 +255,7 @@ fn match_records(
 mod tests {
     use super::*;
     use crate::config::{CameraConfig, HubConfig};
-    use crate::gallery::SqliteStore;
+    use crate::store::SqliteStore;
     use crate::synthetic::{IdentityBank, Sighting};
     use spanreid::signature::CameraKey;
     use spanreid::signature::wire::encode_to_vec;

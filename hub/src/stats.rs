@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::events::SignatureRef;
-use super::gallery::StoreStats;
+use super::store::StoreStats;
 
 /// The answer to `hub query`: a stored signature and its nearest gallery entries from other
 /// cameras, computed now, beside the candidates stored when it arrived.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use spanreid::signature::MAX_ENCODED_LEN;
-use spanreid_hub::gallery::{SqliteStore, Store};
+use spanreid_hub::store::{SqliteStore, Store};
 use spanreid_hub::synthetic::IdentityBank;
 use spanreid_hub::{GalleryIndex, Hub};
 

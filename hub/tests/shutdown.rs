@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use spanreid_hub::gallery::{SqliteStore, Store};
+use spanreid_hub::store::{SqliteStore, Store};
 use spanreid_hub::synthetic::IdentityBank;
 
 fn wait_exit(child: &mut Child, timeout: Duration) -> ExitStatus {

@@ -11,6 +11,8 @@
 //!
 //! [`Signature`]: crate::Signature
 
+#[cfg(feature = "std")]
+mod bandwidth;
 mod error;
 #[cfg(feature = "std")]
 mod gallery;
@@ -24,6 +26,8 @@ mod tests;
 #[cfg(feature = "std")]
 mod topk;
 
+#[cfg(feature = "std")]
+pub use bandwidth::read_bandwidth;
 pub use error::SearchError;
 #[cfg(feature = "std")]
 pub use gallery::Gallery;

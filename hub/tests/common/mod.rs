@@ -13,8 +13,8 @@ use spanreid::signature::wire::encode_to_vec;
 use spanreid::signature::{CameraKey, Signature};
 use spanreid_hub::config::{CameraConfig, HubConfig, Settings};
 use spanreid_hub::events::MatchEvent;
-use spanreid_hub::gallery::{SqliteStore, Store, StoreStats};
 use spanreid_hub::ingest::signature_topic;
+use spanreid_hub::store::{SqliteStore, Store, StoreStats};
 use spanreid_hub::synthetic::{IdentityBank, Sighting};
 pub use spanreid_testkit::{Mosquitto, TestCerts, free_port};
 

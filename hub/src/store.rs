@@ -1,4 +1,4 @@
-//! The durable gallery: every accepted signature, the match events and the ingest counters.
+//! The durable store: every accepted signature, the match events and the ingest counters.
 //!
 //! [`Store`] is what the hub needs from a database, so a shared server database can back
 //! several hubs later; [`SqliteStore`] is the embedded implementation.
@@ -81,7 +81,7 @@ pub struct StoreStats {
     pub capture_range_us: Option<(u64, u64)>,
 }
 
-/// What the hub needs from a gallery database.
+/// What the hub needs from its database.
 pub trait Store {
     /// Store a batch in one transaction, together with counter increments (reason, count)
     /// and the match records `matches` returns: it is called inside the transaction with
