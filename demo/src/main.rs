@@ -56,10 +56,11 @@ struct Args {
     /// Candidates per match event.
     #[arg(long, default_value_t = 1)]
     top_k: usize,
-    /// Largest CPDM distance reported as a match (default: no threshold, each signature
-    /// reports its nearest other-camera signature inside the travel-time window).
-    #[arg(long, default_value_t = 1e6)]
-    max_distance: f32,
+    /// Largest CPDM distance reported as a match (default: the model's calibrated
+    /// threshold from the manifest, `trainer calibrate`; no threshold for an uncalibrated
+    /// model, each signature then reports its nearest other-camera signature).
+    #[arg(long)]
+    max_distance: Option<f32>,
     /// Match every camera against every other, ignoring the route's travel times.
     #[arg(long)]
     no_gating: bool,
@@ -367,7 +368,8 @@ fn report(s: &MatchScore, args: &Args, elapsed: Duration) {
         s.rank1_correct,
         s.rank1_eligible,
         args.top_k,
-        args.max_distance,
+        args.max_distance
+            .map_or_else(|| "calibrated".to_owned(), |d| d.to_string()),
         if args.no_gating {
             "no gating"
         } else {

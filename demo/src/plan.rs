@@ -43,8 +43,9 @@ pub struct Plan {
     pub model: String,
     /// Candidates per match event.
     pub top_k: usize,
-    /// Largest CPDM distance reported as a match.
-    pub max_distance: f32,
+    /// Largest CPDM distance reported as a match; `None`: the model's calibrated threshold
+    /// from the manifest (no limit for an uncalibrated model).
+    pub max_distance: Option<f32>,
     /// Gate matches by the route's travel times.
     pub gating: bool,
     /// Scratch directory (database, queues, logs).
@@ -81,12 +82,18 @@ impl Plan {
             "[broker]\nhost = \"127.0.0.1\"\nport = {}\nclient_id = \"spanreid-demo-hub\"\nembedded = true",
             self.port
         );
-        let _ = writeln!(t, "[model]\nid = \"{}\"\ndim = {}", self.model_id, self.dim);
         let _ = writeln!(
             t,
-            "[matching]\ntop_k = {}\nmax_distance = {}",
-            self.top_k, self.max_distance
+            "[model]\nid = \"{}\"\ndim = {}\nmanifest = {:?}\nname = \"{}\"",
+            self.model_id,
+            self.dim,
+            path_str(&self.manifest),
+            self.model
         );
+        let _ = writeln!(t, "[matching]\ntop_k = {}", self.top_k);
+        if let Some(d) = self.max_distance {
+            let _ = writeln!(t, "max_distance = {d}");
+        }
         for c in &self.cameras {
             let _ = writeln!(
                 t,
@@ -162,7 +169,7 @@ mod tests {
             manifest: PathBuf::from("/m/manifest.toml"),
             model: "spanreid-mnv2-int8".into(),
             top_k: 3,
-            max_distance: 0.8,
+            max_distance: Some(0.8),
             gating: true,
             work: PathBuf::from("/w"),
         }
@@ -170,7 +177,16 @@ mod tests {
 
     #[test]
     fn the_hub_config_parses_and_knows_every_camera_and_link() {
-        let p = plan();
+        // The shipped manifest: the hub takes the model's id and calibration from it.
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/manifest.toml");
+        let entry = spanreid_infer::manifest::load(&manifest, "spanreid-mnv2-int8")
+            .expect("shipped manifest")
+            .entry;
+        let p = Plan {
+            manifest,
+            model_id: entry.model_id_hex().to_owned(),
+            ..plan()
+        };
         let settings = spanreid_hub::HubConfig::from_toml(&p.hub_toml(), "hub.toml")
             .expect("hub config parses")
             .validate()
@@ -179,6 +195,22 @@ mod tests {
         assert_eq!(settings.config.links.len(), 3, "c1-c2, c1-c3, c2-c3");
         assert!(settings.embedded_listen.is_some());
         assert!(p.hub_toml().contains("min_s = 70\nmax_s = 110"), "two hops");
+        assert_eq!(
+            settings.max_distance, 0.8,
+            "the flag wins over the calibration"
+        );
+        let wrong = Plan {
+            model_id: "00112233445566778899aabbccddeeff".into(),
+            ..p.clone()
+        };
+        let err = spanreid_hub::HubConfig::from_toml(&wrong.hub_toml(), "hub.toml")
+            .expect("parses")
+            .validate()
+            .expect_err("an id that is not the manifest's");
+        assert!(
+            err.to_string().contains("not the manifest entry's"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -141,6 +141,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, (c, s))| RankedCandidate {
+                confidence: None,
                 rank: i as u32 + 1,
                 distance: 0.1,
                 signature: sig(c, *s),

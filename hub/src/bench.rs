@@ -136,7 +136,7 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         ..HubConfig::default()
     };
     cfg.model.dim = args.dim;
-    cfg.matching.max_distance = 0.8;
+    cfg.matching.max_distance = Some(0.8);
     cfg.matching.enabled = matching;
     for (i, cam) in CAMERAS.iter().enumerate() {
         cfg.cameras.push(CameraConfig {

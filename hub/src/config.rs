@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::error::ConfigError;
 use spanreid::signature::{CameraKey, MAX_DIM, MODEL_ID_LEN, ModelId};
+use spanreid_infer::calibration::MatchCalibration;
 
 pub use spanreid_service::secret::Secret;
 
@@ -79,10 +80,15 @@ impl BrokerConfig {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Model id as 32 hexadecimal digits.
-    pub id: String,
+    /// Model id as 32 hexadecimal digits; unset: the manifest entry's, or all zeros.
+    pub id: Option<String>,
     /// Feature dimension of that model.
     pub dim: usize,
+    /// Model manifest (`models/manifest.toml`) whose entry `name` gives the model id and
+    /// the match calibration (`trainer calibrate`); optional.
+    pub manifest: Option<PathBuf>,
+    /// The model's name in `manifest`.
+    pub name: Option<String>,
 }
 
 /// Replay window: signatures must have been captured within it.
@@ -111,8 +117,9 @@ pub struct GalleryConfig {
 pub struct MatchingConfig {
     /// Number of candidates reported per new signature.
     pub top_k: usize,
-    /// Only candidates with a CPDM distance at most this are reported.
-    pub max_distance: f32,
+    /// Only candidates with a CPDM distance at most this are reported. Unset: the model's
+    /// calibrated threshold (`[model] manifest`), or no limit for an uncalibrated model.
+    pub max_distance: Option<f32>,
     /// Match new signatures at all (off: store only, e.g. to fill a gallery).
     pub enabled: bool,
 }
@@ -176,8 +183,10 @@ impl Default for BrokerConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            id: "0".repeat(2 * MODEL_ID_LEN),
+            id: None,
             dim: 256,
+            manifest: None,
+            name: None,
         }
     }
 }
@@ -204,7 +213,7 @@ impl Default for MatchingConfig {
     fn default() -> Self {
         MatchingConfig {
             top_k: 5,
-            max_distance: 1.0,
+            max_distance: None,
             enabled: true,
         }
     }
@@ -231,6 +240,11 @@ pub struct Settings {
     pub config: HubConfig,
     /// Parsed model id.
     pub model_id: ModelId,
+    /// The largest distance reported: `matching.max_distance`, else the calibrated
+    /// threshold, else unlimited.
+    pub max_distance: f32,
+    /// The model's match calibration, when its manifest entry has one.
+    pub calibration: Option<MatchCalibration>,
     /// Keys by camera.
     pub keys: HashMap<CameraId, CameraKey>,
     /// Embedded broker listen address, when `broker.embedded` is set.
@@ -269,9 +283,35 @@ impl HubConfig {
         self
     }
 
-    /// Check every value once and parse keys and ids.
+    /// Check every value once and parse keys and ids; reads the model's manifest entry
+    /// when `[model] manifest` names one.
     pub fn validate(self) -> Result<Settings, ConfigError> {
-        let model_id = parse_model_id(&self.model.id)?;
+        let entry = match (&self.model.manifest, &self.model.name) {
+            (Some(path), Some(name)) => Some(
+                spanreid_infer::manifest::load(path, name)
+                    .map_err(|e| ConfigError::Invalid(format!("model.manifest: {e}")))?
+                    .entry,
+            ),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "model.manifest and model.name go together".into(),
+                ));
+            }
+        };
+        let id = match (&entry, &self.model.id) {
+            (Some(e), None) => e.model_id_hex().to_owned(),
+            (Some(e), Some(id)) if !id.eq_ignore_ascii_case(e.model_id_hex()) => {
+                return Err(ConfigError::Invalid(format!(
+                    "model.id {id} is not the manifest entry's {}",
+                    e.model_id_hex()
+                )));
+            }
+            (_, Some(id)) => id.clone(),
+            (None, None) => "0".repeat(2 * MODEL_ID_LEN),
+        };
+        let model_id = parse_model_id(&id)?;
+        let calibration = entry.and_then(|e| e.matching);
         if self.model.dim == 0 || self.model.dim > MAX_DIM {
             return Err(ConfigError::Invalid(format!(
                 "model.dim = {} must be in 1..={MAX_DIM}",
@@ -283,11 +323,18 @@ impl HubConfig {
                 "matching.top_k must be at least 1".into(),
             ));
         }
-        if !(self.matching.max_distance.is_finite() && self.matching.max_distance >= 0.0) {
+        if let Some(d) = self.matching.max_distance
+            && !(d.is_finite() && d >= 0.0)
+        {
             return Err(ConfigError::Invalid(
                 "matching.max_distance must be a finite non-negative number".into(),
             ));
         }
+        let max_distance = self
+            .matching
+            .max_distance
+            .or(calibration.as_ref().map(|c| c.threshold))
+            .unwrap_or(f32::MAX);
         if self.gallery.max_signatures == 0 {
             return Err(ConfigError::Invalid(
                 "gallery.max_signatures must be at least 1".into(),
@@ -357,6 +404,8 @@ impl HubConfig {
         Ok(Settings {
             config: self,
             model_id,
+            max_distance,
+            calibration,
             keys,
             embedded_listen,
         })

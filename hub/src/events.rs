@@ -12,7 +12,7 @@
 //!     "capture_time_us": 1795000000000000
 //!   },
 //!   "candidates": [
-//!     { "rank": 1, "distance": 0.231,
+//!     { "rank": 1, "distance": 6.31, "confidence": 0.85,
 //!       "signature": { "id": 4100, "site": "a9", "camera": "south", "track_id": 12,
 //!                      "sequence": 998, "capture_time_us": 1794999940000000 } }
 //!   ]
@@ -23,6 +23,9 @@
 //! - `candidates` are ordered by increasing CPDM distance, at most `matching.top_k`, each
 //!   with a distance at most `matching.max_distance`, all from other cameras than the query
 //!   (and, with a camera graph, within the link's travel time).
+//! - `confidence` is the probability that the candidate is the same vehicle, read off the
+//!   model's calibration curve (`[model.matching]` in the manifest, made by `trainer
+//!   calibrate` on training identities); it is left out when the model has none.
 //! - Times are µs since the Unix epoch.
 
 use serde::{Deserialize, Serialize};
@@ -74,6 +77,10 @@ pub struct RankedCandidate {
     pub rank: u32,
     /// CPDM distance.
     pub distance: f32,
+    /// Probability that this is the same vehicle, from the model's calibration curve at
+    /// `distance` (`trainer calibrate`); absent for an uncalibrated model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
     /// The gallery signature.
     pub signature: SignatureRef,
 }
@@ -126,6 +133,7 @@ mod tests {
             r(2, "north"),
             &[0xab; 16],
             vec![RankedCandidate {
+                confidence: None,
                 rank: 1,
                 distance: 0.5,
                 signature: r(1, "south"),

@@ -135,7 +135,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .context("installing the signal handlers")?;
             let counts = hub::run(&settings, &stop)?;
-            tracing::info!(?counts, "hub stopped");
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                // Also here: the watcher thread may not have run before the hub was done.
+                tracing::info!(?counts, "signal received; hub stopped cleanly");
+            } else {
+                tracing::info!(?counts, "hub stopped");
+            }
         }
         Command::Query { db, signature, k } => {
             anyhow::ensure!(db.exists(), "database {} does not exist", db.display());

@@ -101,7 +101,10 @@ pub fn run<S: Store, I: GalleryIndex>(
                             // disconnect have gone out with it.
                             let _ = tx.send(p);
                         }
-                        Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
+                        // The DISCONNECT (and the acks queued before it) may still sit in
+                        // the write buffer: keep polling until the broker closes the
+                        // connection, which flushes them.
+                        Ok(Event::Outgoing(Outgoing::Disconnect)) => {}
                         Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                             tracing::info!(addr = %conn_addr, session = ack.session_present, "connected");
                             if !ack.session_present {

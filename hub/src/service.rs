@@ -11,6 +11,7 @@ use super::ingest::{Reject, Verifier};
 use super::matcher::{Candidate, Matcher};
 use super::store::{InsertOutcome, MatchRecord, NewSignature, Store};
 use spanreid::signature::{ModelId, Signature};
+use spanreid_infer::calibration::MatchCalibration;
 
 /// One received MQTT message.
 #[derive(Clone, Debug)]
@@ -55,18 +56,14 @@ pub struct Hub<S, I> {
     max_signatures: usize,
     last_eviction_us: u64,
     matching: bool,
+    calibration: Option<MatchCalibration>,
 }
 
 impl<S: Store, I: GalleryIndex> Hub<S, I> {
     /// Open the hub over `store`, rebuilding the search gallery from it.
     pub fn open(settings: &Settings, store: S, index: I) -> Result<Self, super::HubError> {
         let cfg = &settings.config;
-        let matcher = Matcher::new(
-            index,
-            &cfg.links,
-            cfg.matching.top_k,
-            cfg.matching.max_distance,
-        )?;
+        let matcher = Matcher::new(index, &cfg.links, cfg.matching.top_k, settings.max_distance)?;
         let mut hub = Hub {
             verifier: Verifier::new(settings),
             store,
@@ -76,6 +73,7 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             max_signatures: cfg.gallery.max_signatures,
             last_eviction_us: 0,
             matching: cfg.matching.enabled,
+            calibration: settings.calibration.clone(),
         };
         for stored in hub.store.load_all()? {
             hub.matcher.insert(stored.id, &stored.signature);
@@ -177,6 +175,7 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
                 ranked.push(RankedCandidate {
                     rank,
                     distance: c.distance,
+                    confidence: self.calibration.as_ref().map(|m| m.confidence(c.distance)),
                     signature: SignatureRef::new(g.id, &g.signature),
                 });
             }
@@ -271,7 +270,7 @@ mod tests {
         cfg.model.dim = DIM;
         cfg.gallery.max_signatures = 4;
         cfg.gallery.retention_s = 3600;
-        cfg.matching.max_distance = 0.9;
+        cfg.matching.max_distance = Some(0.9);
         for cam in ["a", "b"] {
             let key = if cam == "a" { "aa" } else { "bb" }.repeat(32);
             cfg.cameras.push(CameraConfig {

@@ -77,7 +77,7 @@ fn published_signatures_produce_the_identity_matches() {
                 identity_of[&(c.signature.camera.clone(), c.signature.sequence)],
                 q
             );
-            assert!(c.distance <= settings.config.matching.max_distance);
+            assert!(c.distance <= settings.max_distance);
         }
         assert!(seen_queries.insert(e.query.id));
     }

@@ -89,3 +89,49 @@ fn debug_never_shows_a_camera_key() {
         );
     }
 }
+
+#[test]
+fn a_calibrated_manifest_gives_id_threshold_and_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let sha = "ab".repeat(32);
+    let manifest = format!(
+        "[[model]]\nname = \"m\"\nfile = \"m.onnx\"\nsha256 = \"{sha}\"\ninput = \"image\"\n\
+         height = 128\nwidth = 128\nmean = [0.5, 0.5, 0.5]\nstd = [0.2, 0.2, 0.2]\n\
+         masks = \"masks\"\nfeatures = [\"global\", \"front\", \"rear\", \"side\"]\n\
+         [model.matching]\nthreshold = 6.5\ntarget_precision = 0.9\n\
+         confidence = [[6.0, 0.9], [9.0, 0.1]]\nsamples = 100\ncalibrated_on = \"test\"\n"
+    );
+    let path = dir.path().join("manifest.toml");
+    std::fs::write(&path, manifest).unwrap();
+    let text = format!(
+        "[model]\nmanifest = {:?}\nname = \"m\"\n",
+        path.display().to_string()
+    );
+    let settings = HubConfig::from_toml(&text, "t")
+        .unwrap()
+        .validate()
+        .unwrap();
+    assert_eq!(to_hex(&settings.model_id), "ab".repeat(16));
+    assert_eq!(settings.max_distance, 6.5);
+    let c = settings.calibration.as_ref().unwrap();
+    assert!((c.confidence(7.5) - 0.5).abs() < 1e-6);
+
+    let own = format!("{text}[matching]\nmax_distance = 8.0\n");
+    let settings = HubConfig::from_toml(&own, "t").unwrap().validate().unwrap();
+    assert_eq!(settings.max_distance, 8.0, "the config wins");
+
+    let half = "[model]\nname = \"m\"\n";
+    let err = HubConfig::from_toml(half, "t")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("go together"), "{err}");
+    let missing = "[model]\nmanifest = \"/nowhere/manifest.toml\"\nname = \"m\"\n";
+    let err = HubConfig::from_toml(missing, "t")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("/nowhere/manifest.toml"), "{err}");
+    let plain = HubConfig::default().validate().unwrap();
+    assert_eq!(plain.max_distance, f32::MAX, "no calibration, no limit");
+}

@@ -11,7 +11,7 @@ const KEY2: &str = "222222222222222222222222222222222222222222222222222222222222
 fn settings() -> Settings {
     let mut cfg = HubConfig::default();
     cfg.model.dim = 16;
-    cfg.model.id = "ab".repeat(16);
+    cfg.model.id = Some("ab".repeat(16));
     for (camera, key) in [("c1", KEY1), ("c2", KEY2)] {
         cfg.cameras.push(CameraConfig {
             site: "s".into(),

@@ -39,8 +39,8 @@ pub fn settings(dir: &Path, port: u16, client_id: &str) -> Settings {
     cfg.broker.port = port;
     cfg.broker.client_id = client_id.into();
     cfg.model.dim = DIM;
-    cfg.model.id = "5a".repeat(16);
-    cfg.matching.max_distance = 0.9;
+    cfg.model.id = Some("5a".repeat(16));
+    cfg.matching.max_distance = Some(0.9);
     cfg.matching.top_k = 5;
     for (i, cam) in CAMERAS.iter().enumerate() {
         cfg.cameras.push(CameraConfig {
