@@ -6,10 +6,10 @@
 //! signatures → [`events`] are published and stored → the messages are acknowledged.
 //! [`service::Hub`] ties the pure steps together; [`run`] wires it to a broker.
 //!
-//! Depends on the core (`spanreid`: signatures, CPDM, search kernels) and
-//! `spanreid-service` (broker TLS, secrets, signals); nothing depends on it but its binary,
-//! the demo and its tests. Feature `bench` (default) adds `hub bench`: a synthetic load
-//! generator and its MQTT clients.
+//! Depends on the core (`spanreid`: signatures, CPDM, search kernels), `spanreid-service`
+//! (broker TLS, secrets, signals) and `spanreid-infer` (the model manifest and its match
+//! calibration); nothing depends on it but its binary, the demo and its tests. Feature
+//! `bench` (default) adds `hub bench`: a synthetic load generator and its MQTT clients.
 #![deny(missing_docs)]
 
 #[cfg(feature = "bench")]
