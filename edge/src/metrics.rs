@@ -29,6 +29,7 @@ counters! {
     detections, "counter", "Moving objects detected.";
     tracks, "counter", "Vehicle tracks confirmed (one per passage).";
     tracks_discarded, "counter", "Tracks too short to be a vehicle.";
+    tracks_edge_only, "counter", "Tracks only ever seen cut by the frame edge (a fragment of a vehicle entering or leaving), smaller than half the frame: no passage.";
     crops, "counter", "Crops run through the model.";
     signatures, "counter", "Signatures written to the queue.";
     signature_errors, "counter", "Passages that could not be turned into a signature.";

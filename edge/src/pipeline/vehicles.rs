@@ -25,6 +25,8 @@ pub struct Vehicles {
     tracker: Tracker,
     passages: Passages,
     margin: u32,
+    /// Width and height of the last frame.
+    frame_size: (u32, u32),
     detect_failures: u64,
 }
 
@@ -50,6 +52,7 @@ impl Vehicles {
             tracker: Tracker::new(v.tracker.clone(), 0),
             passages: Passages::new(v.policy),
             margin: v.config.detect.edge_margin,
+            frame_size: (0, 0),
             detect_failures: 0,
         }
     }
@@ -62,6 +65,7 @@ impl Vehicles {
     /// Feeds one frame; returns the passages that ended with it. A frame the detector
     /// fails on is counted (`detect_errors`) and skipped, as an undecodable frame is.
     pub fn push(&mut self, frame: &Frame, metrics: &Metrics) -> Vec<PassageJob> {
+        self.frame_size = (frame.width, frame.height);
         let detections = match self.detector.detect(frame) {
             Ok(d) => d,
             Err(e) => {
@@ -103,10 +107,15 @@ impl Vehicles {
         let mut out = Vec::new();
         for f in finished {
             if f.confirmed {
+                let candidates = self.passages.take(f.id);
+                if edge_fragment(&candidates, self.frame_size) {
+                    Metrics::add(&metrics.tracks_edge_only, 1);
+                    continue;
+                }
                 Metrics::add(&metrics.tracks, 1);
                 out.push(PassageJob {
                     track_id: f.id,
-                    candidates: self.passages.take(f.id),
+                    candidates,
                 });
             } else {
                 Metrics::add(&metrics.tracks_discarded, 1);
@@ -115,6 +124,18 @@ impl Vehicles {
         }
         out
     }
+}
+
+/// Whether a track's crops show only a piece of a vehicle: none keeps clear of the frame
+/// edges, and the largest is smaller than half the frame both ways (a vehicle too big to
+/// ever fit in the frame still makes a passage). Such tracks are the ends of a vehicle
+/// entering or leaving after its own track broke: their crops show a bumper, not a vehicle.
+pub fn edge_fragment(candidates: &[Candidate], (width, height): (u32, u32)) -> bool {
+    !candidates.is_empty()
+        && candidates.iter().all(|c| !c.inside)
+        && candidates
+            .iter()
+            .all(|c| 2 * c.bbox.width() < width && 2 * c.bbox.height() < height)
 }
 
 /// Embeds a passage's crops and combines them by the policy.
@@ -132,4 +153,46 @@ pub fn embed_passage(
         CropPolicy::MeanTopK(_) => PartEmbedding::mean(&embeddings),
         CropPolicy::First | CropPolicy::Best => embeddings.into_iter().next(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::BBox;
+    use spanreid_infer::Crop;
+
+    fn cand(inside: bool, (w, h): (u32, u32)) -> Candidate {
+        Candidate {
+            frame: 0,
+            time_us: 0,
+            bbox: BBox {
+                x0: 0,
+                y0: 10,
+                x1: w,
+                y1: 10 + h,
+            },
+            inside,
+            score: 1.0,
+            crop: Crop {
+                width: 0,
+                height: 0,
+                rgb: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn only_small_tracks_never_clear_of_the_edge_are_fragments() {
+        let frame = (640, 360);
+        // a bumper at the left edge
+        assert!(edge_fragment(&[cand(false, (20, 12))], frame));
+        // one crop clear of the edges makes it a vehicle
+        assert!(!edge_fragment(
+            &[cand(false, (20, 12)), cand(true, (90, 50))],
+            frame
+        ));
+        // a bus wider than half the frame never fits, and still is a vehicle
+        assert!(!edge_fragment(&[cand(false, (400, 120))], frame));
+        assert!(!edge_fragment(&[], frame));
+    }
 }
