@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 
 SPANREID_CACHE=${SPANREID_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spanreid}
 RUNS=${1:-$SPANREID_CACHE/model-runs}
-DATA=${DATA:-$SPANREID_CACHE/demo/synth-small}
+RENDERER_VERSION=$(sed -n 's/^pub const RENDERER_VERSION: u32 = \([0-9]*\);/\1/p' trainer/src/synth/mod.rs)
+DATA=${DATA:-$SPANREID_CACHE/demo/synth-small-r$RENDERER_VERSION}
 SPAN_STEPS=${SPAN_STEPS:-3000}
 FEATURE_STEPS=${FEATURE_STEPS:-1000}
 

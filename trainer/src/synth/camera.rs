@@ -21,6 +21,20 @@ pub struct Light {
     pub ambient: f32,
 }
 
+impl Light {
+    /// The light of one image: the sun ±40° in azimuth and ±12° in elevation, ambient
+    /// ×0.85–1.15 and each colour channel ×0.95–1.05 — the time of day and clouds move
+    /// between passages, and a model should not key on one camera's exact light.
+    pub fn jittered(&self, rng: &mut impl Rng) -> Self {
+        Self {
+            azimuth_deg: self.azimuth_deg + rng.random_range(-40.0..40.0),
+            elevation_deg: (self.elevation_deg + rng.random_range(-12.0..12.0)).clamp(8.0, 85.0),
+            colour: self.colour.map(|c| c * rng.random_range(0.95..1.05)),
+            ambient: self.ambient * rng.random_range(0.85..1.15),
+        }
+    }
+}
+
 /// One virtual camera.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CameraSpec {
@@ -51,8 +65,8 @@ pub fn plan(count: u32, backgrounds: usize, look: Look, rng: &mut impl Rng) -> V
                 CameraSpec {
                     number,
                     background: (number as usize - 1) % n,
-                    elevation_deg: rng.random_range(8.0..35.0),
-                    distance: rng.random_range(1.6..3.2),
+                    elevation_deg: rng.random_range(5.0..48.0),
+                    distance: rng.random_range(1.4..3.6),
                     light: Light {
                         azimuth_deg: rng.random_range(-150.0..150.0),
                         elevation_deg: rng.random_range(25.0..70.0),
@@ -66,9 +80,9 @@ pub fn plan(count: u32, backgrounds: usize, look: Look, rng: &mut impl Rng) -> V
                 let cast =
                     rng.random_range(0.12f32..0.22) * if rng.random_bool(0.5) { 1.0 } else { -1.0 };
                 let distance = if rng.random_bool(0.5) {
-                    rng.random_range(1.3..1.6)
+                    rng.random_range(1.15..1.4)
                 } else {
-                    rng.random_range(3.2..4.2)
+                    rng.random_range(3.6..4.4)
                 };
                 let ambient = if rng.random_bool(0.5) {
                     rng.random_range(0.18..0.30)
@@ -78,7 +92,7 @@ pub fn plan(count: u32, backgrounds: usize, look: Look, rng: &mut impl Rng) -> V
                 CameraSpec {
                     number,
                     background: n - 1 - (number as usize - 1) % n,
-                    elevation_deg: rng.random_range(36.0..50.0),
+                    elevation_deg: rng.random_range(48.0..58.0),
                     distance,
                     light: Light {
                         azimuth_deg: rng.random_range(-150.0..150.0),
@@ -203,7 +217,7 @@ mod tests {
                 "{} vs {max_elev}",
                 c.elevation_deg
             );
-            assert!(!(1.6..3.2).contains(&c.distance), "{}", c.distance);
+            assert!(!(1.4..3.6).contains(&c.distance), "{}", c.distance);
             assert!(
                 !(0.30..0.50).contains(&c.light.ambient),
                 "{}",

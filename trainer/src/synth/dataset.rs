@@ -161,6 +161,7 @@ pub struct Summary {
 
 #[derive(serde::Serialize)]
 struct Stats<'a> {
+    renderer_version: u32,
     preset: PresetName,
     seed: u64,
     sizes: &'a Preset,
@@ -237,9 +238,9 @@ pub fn render(
                 &view,
                 &mut rng,
             );
-            cam.degradation
-                .apply(&mut r.rgb, r.width as usize, r.height as usize, &mut rng);
-            write_sample(out, &job.record, &r, cam.degradation.jpeg_quality)?;
+            let degradation = cam.degradation.jittered(&mut rng);
+            degradation.apply(&mut r.rgb, r.width as usize, r.height as usize, &mut rng);
+            write_sample(out, &job.record, &r, degradation.jpeg_quality)?;
             bar.inc(1);
             let fg: f64 =
                 r.coverage.iter().map(|&c| f64::from(c)).sum::<f64>() / r.coverage.len() as f64;
@@ -386,6 +387,7 @@ fn write_stats(
         orientation_counts[r.orientation.index() as usize] += 1;
     }
     let stats = Stats {
+        renderer_version: crate::synth::RENDERER_VERSION,
         preset: name,
         seed,
         sizes: preset,

@@ -32,6 +32,19 @@ impl Degradation {
         }
     }
 
+    /// This camera's degradation for one image: blur ×0.5–1.4, noise ×0.5–1.5, each gain
+    /// ×0.95–1.05 and the JPEG quality ±10 — cameras vary frame to frame (focus, gain,
+    /// encoder rate control), and training should not learn one camera's exact look.
+    pub fn jittered(&self, rng: &mut impl Rng) -> Self {
+        Self {
+            blur_sigma: self.blur_sigma * rng.random_range(0.5..1.4),
+            noise_sigma: self.noise_sigma * rng.random_range(0.5..1.5),
+            gains: self.gains.map(|g| g * rng.random_range(0.95..1.05)),
+            jpeg_quality: (i32::from(self.jpeg_quality) + rng.random_range(-10..=10)).clamp(40, 98)
+                as u8,
+        }
+    }
+
     /// Applies blur, cast and noise to a linear-RGB image of `width` × `height`.
     pub fn apply(&self, img: &mut [[f32; 3]], width: usize, height: usize, rng: &mut impl Rng) {
         let sigma = self.blur_sigma * width.max(height) as f32 / 128.0;

@@ -119,8 +119,12 @@ pub struct Identity {
     pub id: u32,
     /// Index into the loaded meshes.
     pub mesh: usize,
-    /// Index into [`PALETTE`].
+    /// Index into [`PALETTE`]: the named colour the paint was drawn around.
     pub colour: usize,
+    /// Linear-RGB body paint: the named colour with its hue, saturation and brightness
+    /// jittered per identity ([`jitter_paint`]), so that training sees a continuum of
+    /// paints rather than ten exact ones.
+    pub paint: Vec3,
     /// Stickers.
     pub decals: Vec<Decal>,
     /// Id of the identity this one differs from by a single sticker, if any.
@@ -134,8 +138,48 @@ impl Identity {
     }
     /// Body colour.
     pub fn body(&self) -> Vec3 {
-        PALETTE.get(self.colour).map_or([0.5; 3], |p| p.2)
+        self.paint
     }
+}
+
+/// Jitters a linear-RGB paint: hue ±30°, saturation ×0.7–1.15, brightness ×0.7–1.2.
+pub fn jitter_paint(rgb: Vec3, rng: &mut impl Rng) -> Vec3 {
+    let [h, s, v] = rgb_to_hsv(rgb);
+    let h = (h + rng.random_range(-30.0f32..30.0)).rem_euclid(360.0);
+    let s = (s * rng.random_range(0.7f32..1.15)).clamp(0.0, 1.0);
+    let v = (v * rng.random_range(0.7f32..1.2)).clamp(0.02, 0.95);
+    hsv_to_rgb([h, s, v])
+}
+
+fn rgb_to_hsv([r, g, b]: Vec3) -> Vec3 {
+    let max = r.max(g).max(b);
+    let d = max - r.min(g).min(b);
+    let h = if d <= f32::EPSILON {
+        0.0
+    } else if max == r {
+        60.0 * ((g - b) / d).rem_euclid(6.0)
+    } else if max == g {
+        60.0 * ((b - r) / d + 2.0)
+    } else {
+        60.0 * ((r - g) / d + 4.0)
+    };
+    let s = if max <= f32::EPSILON { 0.0 } else { d / max };
+    [h, s, max]
+}
+
+fn hsv_to_rgb([h, s, v]: Vec3) -> Vec3 {
+    let c = v * s;
+    let x = c * (1.0 - ((h / 60.0).rem_euclid(2.0) - 1.0).abs());
+    let m = v - c;
+    let (r, g, b) = match (h / 60.0) as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    [r + m, g + m, b + m]
 }
 
 const SIDES: [Side; 5] = [Side::Left, Side::Right, Side::Front, Side::Rear, Side::Top];
@@ -189,6 +233,7 @@ pub fn plan(
                     id,
                     mesh: prev.mesh,
                     colour: prev.colour,
+                    paint: prev.paint,
                     decals,
                     twin_of: Some(prev.id),
                 }
@@ -201,10 +246,12 @@ pub fn plan(
                         random_decal(rng, side, &colours)
                     })
                     .collect();
+                let colour = rng.random_range(colours.clone());
                 Identity {
                     id,
                     mesh: (id as usize - 1) % meshes.max(1),
-                    colour: rng.random_range(colours.clone()),
+                    colour,
+                    paint: jitter_paint(PALETTE[colour].2, rng),
                     decals,
                     twin_of: None,
                 }
@@ -220,6 +267,26 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn hsv_round_trip_and_jitter_stays_near_its_colour() {
+        for &(_, _, rgb) in PALETTE {
+            let back = hsv_to_rgb(rgb_to_hsv(rgb));
+            for (a, b) in rgb.iter().zip(back) {
+                assert!((a - b).abs() < 1e-5, "{rgb:?} -> {back:?}");
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let red = PALETTE[4].2;
+        let mut differ = 0;
+        for _ in 0..100 {
+            let p = jitter_paint(red, &mut rng);
+            // a jittered red stays red-dominant, but is rarely the exact palette red
+            assert!(p[0] > p[1] && p[0] > p[2], "{p:?}");
+            differ += usize::from(p != red);
+        }
+        assert_eq!(differ, 100);
+    }
 
     #[test]
     fn twins_differ_by_exactly_one_sticker() {

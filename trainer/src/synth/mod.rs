@@ -19,6 +19,12 @@ pub mod view;
 
 use std::path::PathBuf;
 
+/// Version of what the renderer draws: bumped whenever the same preset and seed would give
+/// different images, so that caches of renders (the demo's) and a model's record of the
+/// data it was trained on can tell renders apart. 2: paints jittered per identity, light,
+/// elevation and degradation jittered per image, camera elevations 5–48°.
+pub const RENDERER_VERSION: u32 = 2;
+
 /// Options of `trainer synth`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SynthArgs {

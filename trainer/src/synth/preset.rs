@@ -67,7 +67,7 @@ impl PresetName {
                 look: Look::Standard,
             },
             PresetName::Small => Preset {
-                identities: 100,
+                identities: 250,
                 cameras: 4,
                 views_per_camera: 6,
                 size: 128,

@@ -247,7 +247,7 @@ pub struct CropView {
 }
 
 /// Renders a detector-style crop of one vehicle seen by `camera`, over a random window of
-/// its photograph; elevation, distance and framing jitter come from `rng`.
+/// its photograph; elevation, distance, framing and light jitter come from `rng`.
 pub fn render_crop(
     pm: &PreparedMesh,
     identity: &Identity,
@@ -259,7 +259,7 @@ pub fn render_crop(
     let m = &pm.mesh;
     let length = m.max[0] - m.min[0];
     let target = [0.0, 0.0, 0.45 * m.max[2]];
-    let elevation = (camera.elevation_deg + rng.random_range(-4.0..4.0)).clamp(2.0, 60.0);
+    let elevation = (camera.elevation_deg + rng.random_range(-6.0..6.0)).clamp(2.0, 65.0);
     let distance = camera.distance * length.max(4.0) * rng.random_range(0.9..1.1);
     let pose = Pose::orbit(target, distance, view.azimuth_deg, elevation);
     let pts: Vec<Vec3> = m
@@ -277,9 +277,10 @@ pub fn render_crop(
     let x0 = rng.random_range(0.0..(photo.width as f32 - ww).max(1.0));
     let y0 = rng.random_range(0.0..(photo.height as f32 - wh).max(1.0));
     let background = photo.window(x0, y0, ww, wh, view.width, view.height);
+    let light = camera.light.jittered(rng);
     let lighting = Lighting {
-        direction: light_direction(&camera.light, view.azimuth_deg),
-        light: camera.light,
+        direction: light_direction(&light, view.azimuth_deg),
+        light,
     };
     render(
         &[Placed {
@@ -364,6 +365,7 @@ pub(crate) mod tests {
             id: 1,
             mesh: 0,
             colour: 6,
+            paint: crate::synth::identity::PALETTE[6].2,
             decals: vec![],
             twin_of: None,
         }

@@ -64,11 +64,11 @@ pub struct Street {
     pub start_s: f32,
 }
 
-/// Camera over a road: mounted a few metres up, some metres from the road, looking at the
-/// road centre with a 60° horizontal field of view; camera `c` (0-based) starts recording
-/// `c × TRAVEL_S` into the route.
+/// Camera over a road: mounted 3–8 m up (higher for a camera of higher elevation, up to
+/// 35°), some metres from the road, looking at the road centre with a 60° horizontal field
+/// of view; camera `c` (0-based) starts recording `c × TRAVEL_S` into the route.
 pub fn street(cam: &CameraSpec, index: usize, width: u32, height: u32) -> Street {
-    let h = 3.0 + 5.0 * (cam.elevation_deg / 35.0);
+    let h = 3.0 + 5.0 * (cam.elevation_deg.min(35.0) / 35.0);
     let back = 9.0 + 3.0 * cam.distance;
     let yaw = (cam.number as f32 * 37.0).to_radians().sin() * 0.5;
     let pose = Pose::look_at([back * yaw.sin(), -back * yaw.cos(), h], [0.0, 0.0, 0.0]);
@@ -411,6 +411,7 @@ mod tests {
             id: 7,
             mesh: 0,
             colour: 0,
+            paint: crate::synth::identity::PALETTE[0].2,
             decals: vec![],
             twin_of: None,
         };
