@@ -96,6 +96,12 @@ pub struct ModelConfig {
     /// MobileNetV2 only: how many `features` entries keep their ImageNet values (computed
     /// once per training image and cached); 0 trains the whole stage 1.
     pub frozen_layers: u32,
+    /// MobileNetV2 only: SPAN's `CNN_mask` is `features[:stage1_layers]` (default: all 14
+    /// entries of stage 1). Fewer entries give each mask pixel a smaller receptive field
+    /// (`features[:7]`: 59 px, 32 channels at stride 8; all 14 of the dilated network:
+    /// 267 px, more than the whole 128-px image), so a mask must follow what the pixel's
+    /// neighbourhood shows rather than what the whole vehicle is.
+    pub stage1_layers: Option<u32>,
 }
 
 impl Default for ModelConfig {
@@ -107,6 +113,7 @@ impl Default for ModelConfig {
             input_size: 192,
             generator_width: 128,
             frozen_layers: 0,
+            stage1_layers: None,
         }
     }
 }

@@ -107,6 +107,7 @@ impl DigitsPreset {
                 input_size: 96,
                 generator_width: 64,
                 frozen_layers: 0,
+                stage1_layers: None,
             },
             loss: DigitsLossConfig::default(),
             train: DigitsTrainConfig::default(),

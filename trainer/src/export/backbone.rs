@@ -16,6 +16,8 @@ use crate::model::resnet50::{self, EXPANSION, LayerSpec};
 pub enum StagePart {
     /// Stage 1 (`CNN_mask`, the shared trunk).
     One,
+    /// MobileNetV2 `features[:n]`: a `CNN_mask` cut short of stage 1's end.
+    OneUpTo(usize),
     /// Stage 2 (one per feature branch), shaped by its options.
     Two(Stage2Options),
 }
@@ -284,6 +286,15 @@ pub fn stage(
         (Backbone::MobilenetV2Dilated, StagePart::One) => {
             mobilenet_v2(e, x, prefix, 0..MOBILENET_V2_SPLIT, true)
         }
+        (Backbone::MobilenetV2, StagePart::OneUpTo(n)) => {
+            mobilenet_v2(e, x, prefix, 0..n.min(MOBILENET_V2_SPLIT), false)
+        }
+        (Backbone::MobilenetV2Dilated, StagePart::OneUpTo(n)) => {
+            mobilenet_v2(e, x, prefix, 0..n.min(MOBILENET_V2_SPLIT), true)
+        }
+        (Backbone::Resnet34 | Backbone::Resnet50, StagePart::OneUpTo(_)) => Err(ExportError::Spec(
+            "only a MobileNetV2 stage 1 can be cut short".into(),
+        )),
         (Backbone::MobilenetV2 | Backbone::MobilenetV2Dilated, StagePart::Two(options)) => {
             mobilenet_v2(
                 e,

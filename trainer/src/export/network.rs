@@ -40,6 +40,8 @@ pub struct NetworkSpec {
     pub input_size: u32,
     /// Feature dimension.
     pub dim: u32,
+    /// SPAN's `CNN_mask` as MobileNetV2 `features[:n]` (`None`: all of stage 1).
+    pub span_stage1_layers: Option<u32>,
     /// Generative blocks per SPAN generator.
     pub generator_blocks: u32,
     /// Shape of the stage-2 branches (MobileNetV2's head, ResNet-50's last stride).
@@ -85,7 +87,8 @@ pub fn build<'a>(
         INPUT,
         &format!("{sp}.backbone"),
         spec.span_backbone,
-        StagePart::One,
+        spec.span_stage1_layers
+            .map_or(StagePart::One, |n| StagePart::OneUpTo(n as usize)),
     )?;
     let mut masks = Vec::new();
     for name in GENERATORS {

@@ -36,7 +36,8 @@ pub fn spec(features: &FeaturesConfig, span: &SpanConfig) -> NetworkSpec {
         feature_backbone: features.model.backbone,
         input_size: features.model.input_size,
         dim: features.model.dim,
-        generator_blocks: generative_blocks(span.model.backbone),
+        span_stage1_layers: span.model.stage1_layers,
+        generator_blocks: generative_blocks(&span.model),
         stage2: features.model.stage2_options(),
     }
 }

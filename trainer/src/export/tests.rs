@@ -153,6 +153,40 @@ fn a_resnet50_run_with_last_stride_one_trains_two_steps_and_exports_matching_lib
 }
 
 #[test]
+fn a_span_with_a_shortened_cnn_mask_exports_matching_libtorch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (data, span, run) = (
+        dir.path().join("data"),
+        dir.path().join("span"),
+        dir.path().join("run"),
+    );
+    write_reid_dataset(&data, 6, 6, 4);
+    let mut s = tiny_span(2);
+    s.model.stage1_layers = Some(7);
+    train_span(&data, &span, &s, false).expect("SPAN trains");
+    let mut c = FeaturesConfig::preset(Preset::Tiny);
+    c.train.steps = 2;
+    c.train.checkpoint_every = 2;
+    train_features(&data, &span, &run, &c, false).expect("features train");
+    let loaded = load(&run).expect("the checkpoint loads");
+    assert_eq!(loaded.spec.span_stage1_layers, Some(7));
+    assert!(
+        !loaded
+            .params
+            .keys()
+            .any(|k| k.starts_with("span.backbone.features.7."))
+    );
+    let mut a = args(&run, &data, &dir.path().join("models"));
+    a.skip_accuracy = true;
+    a.no_int8 = true;
+    let report = export(&a).expect("exports");
+    assert!(report.parity_f32.iter().any(|d| d.output == "masks"));
+    for d in &report.parity_f32 {
+        assert!(d.max_rel < 1e-4, "f32 {d:?}");
+    }
+}
+
+#[test]
 fn a_run_missing_a_parameter_or_a_directory_gives_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (data, run) = trained_run(dir.path());

@@ -88,6 +88,20 @@ pub fn mobilenet_v2_geometry(index: usize, stride: i64, dilated: bool) -> (i64, 
     }
 }
 
+/// Output stride of MobileNetV2 `features[:layers]` (dilated: at most 8).
+pub fn mobilenet_v2_stride(layers: usize, dilated: bool) -> u32 {
+    mobilenet_v2_layers()
+        .into_iter()
+        .enumerate()
+        .take(layers)
+        .map(|(i, layer)| match layer {
+            MobileLayer::Stem => 2,
+            MobileLayer::Inverted { stride, .. } => mobilenet_v2_geometry(i, stride, dilated).0,
+            MobileLayer::Head => 1,
+        })
+        .product::<i64>() as u32
+}
+
 /// One past the last MobileNetV2 `features` entry of stage 2, with or without the head.
 pub fn stage2_end(head: bool) -> usize {
     let all = mobilenet_v2_layers().len();
@@ -278,18 +292,25 @@ pub fn stage1(p: &nn::Path<'_>, backbone: Backbone) -> Stage {
     }
 }
 
-/// Stage 1 of a MobileNetV2 `backbone` cut before `features[at]`: the first part (which a
-/// run may freeze and cache) and the rest; `None` for the ResNets.
-pub fn stage1_split(p: &nn::Path<'_>, backbone: Backbone, at: usize) -> Option<(Stage, Stage)> {
+/// MobileNetV2 `features[:end]` of a MobileNetV2 `backbone` (stage 1 when `end` is
+/// [`MOBILENET_V2_SPLIT`]) cut before `features[at]`: the first part (which a run may freeze
+/// and cache) and the rest; `None` for the ResNets.
+pub fn stage1_split(
+    p: &nn::Path<'_>,
+    backbone: Backbone,
+    at: usize,
+    end: usize,
+) -> Option<(Stage, Stage)> {
     let dilated = match backbone {
         Backbone::MobilenetV2 => false,
         Backbone::MobilenetV2Dilated => true,
         Backbone::Resnet34 | Backbone::Resnet50 => return None,
     };
-    let at = at.min(MOBILENET_V2_SPLIT);
+    let end = end.min(MOBILENET_V2_SPLIT);
+    let at = at.min(end);
     Some((
         mobilenet_v2_features(p, 0..at, dilated),
-        mobilenet_v2_features(p, at..MOBILENET_V2_SPLIT, dilated),
+        mobilenet_v2_features(p, at..end, dilated),
     ))
 }
 

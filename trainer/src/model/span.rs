@@ -41,9 +41,22 @@ pub struct SpanNet {
     std: Tensor,
 }
 
-/// Number of ×2 generative blocks needed to undo a stride.
-pub fn generative_blocks(backbone: Backbone) -> u32 {
-    backbone.stride().trailing_zeros()
+/// Output stride of SPAN's `CNN_mask` under `config`.
+pub fn mask_stride(config: &ModelConfig) -> u32 {
+    match (config.backbone, config.stage1_layers) {
+        (Backbone::MobilenetV2, Some(layers)) => {
+            backbone::mobilenet_v2_stride(layers as usize, false)
+        }
+        (Backbone::MobilenetV2Dilated, Some(layers)) => {
+            backbone::mobilenet_v2_stride(layers as usize, true)
+        }
+        (backbone, _) => backbone.stride(),
+    }
+}
+
+/// Number of ×2 generative blocks needed to undo `CNN_mask`'s stride.
+pub fn generative_blocks(config: &ModelConfig) -> u32 {
+    mask_stride(config).trailing_zeros()
 }
 
 fn generator(p: nn::Path<'_>, c_in: i64, width: i64, blocks: u32) -> nn::SequentialT {
@@ -87,14 +100,19 @@ impl SpanNet {
         names: &[S],
     ) -> Self {
         let bp = p / BACKBONE_PREFIX;
-        let split = (config.frozen_layers > 0)
-            .then(|| backbone::stage1_split(&bp, config.backbone, config.frozen_layers as usize))
+        let end = config
+            .stage1_layers
+            .map_or(backbone::MOBILENET_V2_SPLIT, |l| l as usize);
+        let split = (config.frozen_layers > 0 || config.stage1_layers.is_some())
+            .then(|| {
+                backbone::stage1_split(&bp, config.backbone, config.frozen_layers as usize, end)
+            })
             .flatten();
         let (frozen, stage1) = match split {
             Some((head, rest)) => (Some(head.net), rest),
             None => (None, backbone::stage1(&bp, config.backbone)),
         };
-        let blocks = generative_blocks(config.backbone);
+        let blocks = generative_blocks(config);
         let width = i64::from(config.generator_width);
         let generators = names
             .iter()
@@ -239,6 +257,27 @@ mod tests {
     }
 
     #[test]
+    fn a_shorter_cnn_mask_keeps_the_input_resolution() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = ModelConfig {
+            backbone: Backbone::MobilenetV2Dilated,
+            input_size: 64,
+            generator_width: 16,
+            frozen_layers: 5,
+            stage1_layers: Some(7),
+            ..Preset::Tiny.config().model
+        };
+        let net = SpanNet::new(&vs.root(), &config);
+        let x = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        assert_eq!(net.masks(&x, false).size(), [2, 3, 64, 64]);
+        let vars = vs.variables();
+        assert!(vars.contains_key("backbone.features.6.conv.0.0.weight"));
+        assert!(!vars.keys().any(|n| n.starts_with("backbone.features.7.")));
+        // the generators take features[6]'s 32 channels
+        assert_eq!(vars["gen_side.0.deconv.weight"].size(), [32, 16, 4, 4]);
+    }
+
+    #[test]
     fn one_mask_per_named_generator() {
         let vs = nn::VarStore::new(Device::Cpu);
         let config = ModelConfig {
@@ -254,9 +293,21 @@ mod tests {
 
     #[test]
     fn generator_depth_follows_backbone_stride() {
-        assert_eq!(generative_blocks(Backbone::Resnet34), 3);
-        assert_eq!(generative_blocks(Backbone::MobilenetV2), 4);
-        assert_eq!(generative_blocks(Backbone::MobilenetV2Dilated), 3);
+        let blocks = |backbone, stage1_layers| {
+            generative_blocks(&ModelConfig {
+                backbone,
+                stage1_layers,
+                ..ModelConfig::default()
+            })
+        };
+        assert_eq!(blocks(Backbone::Resnet34, None), 3);
+        assert_eq!(blocks(Backbone::MobilenetV2, None), 4);
+        assert_eq!(blocks(Backbone::MobilenetV2Dilated, None), 3);
+        // features[:7] ends at stride 8 either way; features[:4] at stride 4
+        assert_eq!(blocks(Backbone::MobilenetV2, Some(7)), 3);
+        assert_eq!(blocks(Backbone::MobilenetV2, Some(8)), 4);
+        assert_eq!(blocks(Backbone::MobilenetV2Dilated, Some(11)), 3);
+        assert_eq!(blocks(Backbone::MobilenetV2Dilated, Some(4)), 2);
         let vs = nn::VarStore::new(Device::Cpu);
         let _ = SpanNet::new(&vs.root(), &Preset::Paper.config().model);
         let vars = vs.variables();

@@ -250,6 +250,23 @@ impl SpanConfig {
                 );
             }
         }
+        if let Some(layers) = self.model.stage1_layers {
+            if !matches!(
+                self.model.backbone,
+                Backbone::MobilenetV2 | Backbone::MobilenetV2Dilated
+            ) || !(4..=14).contains(&layers)
+                || layers < self.model.frozen_layers
+            {
+                return invalid(
+                    "model.stage1_layers",
+                    format!(
+                        "{layers} must name a MobileNetV2 cut between 4 and 14 `features` \
+                         entries, at or after model.frozen_layers ({})",
+                        self.model.frozen_layers
+                    ),
+                );
+            }
+        }
         if self.model.generator_width < 2 {
             return invalid("model.generator_width", "must be at least 2".into());
         }
@@ -408,6 +425,26 @@ mod tests {
         let err = SpanConfig::from_toml("[model]\nbackbone = \"resnet50\"\n", Path::new("g"))
             .expect_err("ResNet-50 is for the feature network");
         assert!(err.to_string().contains("model.backbone"), "{err}");
+
+        let mnv2 = "[model]\nbackbone = \"mobilenet_v2_dilated\"\n";
+        for bad in [
+            "stage1_layers = 3",
+            "stage1_layers = 15",
+            "stage1_layers = 7\nfrozen_layers = 9\npretrained = true",
+        ] {
+            let err =
+                SpanConfig::from_toml(&format!("{mnv2}{bad}\n"), Path::new("h")).expect_err(bad);
+            assert!(
+                err.to_string().contains("model.stage1_layers"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(
+            SpanConfig::from_toml(&format!("{mnv2}stage1_layers = 7\n"), Path::new("i")).is_ok()
+        );
+        let err = SpanConfig::from_toml("[model]\nstage1_layers = 7\n", Path::new("j"))
+            .expect_err("ResNet-34 cannot be cut");
+        assert!(err.to_string().contains("model.stage1_layers"), "{err}");
 
         let err = SpanConfig::from_file(Path::new("/nonexistent/span.toml")).expect_err("missing");
         assert!(err.to_string().contains("/nonexistent/span.toml"), "{err}");
