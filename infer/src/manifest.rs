@@ -53,6 +53,36 @@ pub struct ModelEntry {
     /// `trainer calibrate`); absent for an uncalibrated model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matching: Option<MatchCalibration>,
+    /// The render the model's figures were measured on, and the figures
+    /// (`[model.reproduce]`, written by `trainer eval-onnx --write`), so a test can render it
+    /// again and check that the model still scores them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<Reproduction>,
+}
+
+/// A synthetic render (renderer version, preset, seed, and a hash of its image lists) and
+/// what a model scored on its query and test splits, with int8 signature features as the hub
+/// compares them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reproduction {
+    /// `trainer synth`'s renderer version.
+    pub renderer_version: u32,
+    /// Preset as written in the render's `stats.toml`.
+    pub preset: String,
+    /// Render seed.
+    pub seed: u64,
+    /// sha256 of `name_train.txt`, `name_test.txt` and `name_query.txt`, concatenated: the
+    /// training images and the split the figures come from.
+    pub names_sha256: String,
+    /// CPDM mAP, query against test.
+    pub map_cpdm: f64,
+    /// CPDM rank-1.
+    pub rank1_cpdm: f64,
+    /// mAP of the global feature alone (Euclidean).
+    pub map_global: f64,
+    /// Rank-1 of the global feature alone.
+    pub rank1_global: f64,
 }
 
 impl ModelEntry {
@@ -144,7 +174,8 @@ pub fn read_checked(model: &ResolvedModel) -> Result<Vec<u8>, InferError> {
 
 const HEADER: &str = "# Models for edge-agent, written by `trainer export` (and `trainer calibrate`): each \
 entry names an\n# ONNX file beside this manifest, its sha256 and how to feed it. `trained_by` records \
-the commands that\n# made it; `[model.matching]` is its match calibration.\n\n";
+the commands that\n# made it; `[model.matching]` is its match calibration (`trainer calibrate`), \
+`[model.reproduce]`\n# the render its figures were measured on (`trainer eval-onnx --write`).\n\n";
 
 /// The manifest `existing` (empty for none) with `entries` added, replacing entries of
 /// the same names and keeping the others in order.
@@ -182,6 +213,7 @@ mod tests {
             features: ["global", "front", "rear", "side"].map(String::from),
             trained_by: "trainer train-features …".into(),
             matching: None,
+            reproduce: None,
         }
     }
 

@@ -205,25 +205,9 @@ pub fn run(args: &CalibrateArgs) -> Result<MatchCalibration, TrainError> {
 
 /// Puts `calibration` into the model's manifest entry.
 fn write(args: &CalibrateArgs, calibration: &MatchCalibration) -> Result<(), TrainError> {
-    let io = |source| TrainError::Io {
-        path: args.manifest.clone(),
-        source,
-    };
-    let text = std::fs::read_to_string(&args.manifest).map_err(io)?;
-    let mut entry = manifest::select(&text, &args.manifest, &args.model)
-        .map_err(|e| TrainError::Corrupt {
-            path: args.manifest.clone(),
-            reason: e.to_string(),
-        })?
-        .entry;
-    entry.matching = Some(calibration.clone());
-    let merged = manifest::merge(&text, &[entry]).map_err(|reason| TrainError::Corrupt {
-        path: args.manifest.clone(),
-        reason,
-    })?;
-    let tmp = args.manifest.with_extension("toml.partial");
-    std::fs::write(&tmp, merged).map_err(io)?;
-    std::fs::rename(&tmp, &args.manifest).map_err(io)
+    super::record::update_entry(&args.manifest, &args.model, |entry| {
+        entry.matching = Some(calibration.clone());
+    })
 }
 
 /// The calibration as a short report.

@@ -14,6 +14,7 @@ use spanreid::cpdm::Metric;
 use spanreid::eval::Label;
 use spanreid::signature::{CameraKey, QuantizedFeature};
 use spanreid_infer::Crop;
+use spanreid_infer::manifest::Reproduction;
 use spanreid_infer::sign::{PassageMeta, Signer, ident};
 use spanreid_infer::tract::TractEmbedder;
 use spanreid_infer::{Embedder, PartEmbedding, manifest};
@@ -48,6 +49,11 @@ pub struct EvalOnnxArgs {
     /// Queries in the rank-list picture.
     #[arg(long, default_value_t = 8)]
     pub rank_list_queries: usize,
+    /// Record the render (renderer version, preset, seed, a hash of its name lists) and the
+    /// int8 figures in each model's manifest entry (`[model.reproduce]`), for the test that
+    /// renders it again and checks them.
+    #[arg(long)]
+    pub write: bool,
 }
 
 /// Figures of one model under one feature precision.
@@ -302,6 +308,25 @@ pub fn run_eval_onnx(args: &EvalOnnxArgs) -> Result<String, TrainError> {
     }
     for m in &rows {
         tracing::info!(model = %m.model, images_per_s = m.images_per_s, "tract speed");
+    }
+    if args.write {
+        let render = super::record::render_record(&args.data)?;
+        for m in &rows {
+            let Some(int8) = m.rows.iter().find(|r| r.features == "int8") else {
+                continue;
+            };
+            let record = Reproduction {
+                map_cpdm: int8.map_cpdm,
+                rank1_cpdm: int8.rank1_cpdm,
+                map_global: int8.map_global,
+                rank1_global: int8.rank1_global,
+                ..render.clone()
+            };
+            super::record::update_entry(&args.manifest, &m.model, |entry| {
+                entry.reproduce = Some(record);
+            })?;
+            tracing::info!(model = %m.model, manifest = %args.manifest.display(), "figures recorded");
+        }
     }
     Ok(table(&rows))
 }

@@ -115,6 +115,7 @@ mod with_torch {
             features: BRANCHES.map(String::from),
             trained_by: trained_by.into(),
             matching: None,
+            reproduce: None,
         }
     }
 

@@ -388,15 +388,20 @@ mod tests {
         let whole = nn::VarStore::new(Device::Cpu);
         let s1 = stage1(&whole.root(), Backbone::MobilenetV2Dilated);
         let mut split = nn::VarStore::new(Device::Cpu);
-        let (head, rest) =
-            stage1_split(&split.root(), Backbone::MobilenetV2Dilated, 7).expect("mobilenet");
+        let (head, rest) = stage1_split(
+            &split.root(),
+            Backbone::MobilenetV2Dilated,
+            7,
+            MOBILENET_V2_SPLIT,
+        )
+        .expect("mobilenet");
         split.copy(&whole).expect("same variables");
         let x = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu));
         let a = x.apply_t(&s1.net, false);
         let b = x.apply_t(&head.net, false).apply_t(&rest.net, false);
         assert_eq!(head.out_channels, 32);
         assert!(a.allclose(&b, 1e-5, 1e-6, false));
-        assert!(stage1_split(&split.root(), Backbone::Resnet34, 3).is_none());
+        assert!(stage1_split(&split.root(), Backbone::Resnet34, 3, MOBILENET_V2_SPLIT).is_none());
     }
 
     #[test]

@@ -250,22 +250,21 @@ impl SpanConfig {
                 );
             }
         }
-        if let Some(layers) = self.model.stage1_layers {
-            if !matches!(
+        if let Some(layers) = self.model.stage1_layers
+            && (!matches!(
                 self.model.backbone,
                 Backbone::MobilenetV2 | Backbone::MobilenetV2Dilated
             ) || !(4..=14).contains(&layers)
-                || layers < self.model.frozen_layers
-            {
-                return invalid(
-                    "model.stage1_layers",
-                    format!(
-                        "{layers} must name a MobileNetV2 cut between 4 and 14 `features` \
-                         entries, at or after model.frozen_layers ({})",
-                        self.model.frozen_layers
-                    ),
-                );
-            }
+                || layers < self.model.frozen_layers)
+        {
+            return invalid(
+                "model.stage1_layers",
+                format!(
+                    "{layers} must name a MobileNetV2 cut between 4 and 14 `features` \
+                     entries, at or after model.frozen_layers ({})",
+                    self.model.frozen_layers
+                ),
+            );
         }
         if self.model.generator_width < 2 {
             return invalid("model.generator_width", "must be at least 2".into());

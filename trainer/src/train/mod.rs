@@ -19,6 +19,7 @@ pub mod views;
 
 #[cfg(feature = "torch")]
 pub mod adam;
+pub mod atomic;
 #[cfg(all(test, feature = "torch"))]
 pub mod reid_fixture;
 #[cfg(feature = "torch")]

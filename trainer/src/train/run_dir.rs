@@ -11,6 +11,7 @@ use tch::nn::VarStore;
 
 use crate::train::TrainError;
 use crate::train::adam::Adam;
+pub(crate) use crate::train::atomic::{io_err, tmp_name, write_atomic};
 
 /// Progress saved next to the checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,13 +73,6 @@ pub fn parse_loss_columns(text: &str) -> [Vec<f64>; 4] {
 /// Paths of one run.
 pub struct RunDir {
     root: PathBuf,
-}
-
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |source| TrainError::Io {
-        path: path.to_owned(),
-        source,
-    }
 }
 
 impl RunDir {
@@ -218,20 +212,6 @@ impl RunDir {
         tracing::info!("optimiser state restored from {}", path.display());
         Ok(())
     }
-}
-
-pub(crate) fn tmp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".tmp-{name}"))
-}
-
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let tmp = tmp_name(path);
-    std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 
 fn save_atomic(vs: &VarStore, path: &Path) -> Result<(), TrainError> {
