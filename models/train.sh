@@ -6,8 +6,9 @@
 #
 #   models/train.sh [RUNS_DIR]        (default: $SPANREID_CACHE/model-runs)
 #
-# CPU only, about an hour on 2 cores (SPAN 3,000 steps ≈ 25 min at 2.2 steps/s with its
-# early layers cached, features 1,000 steps ≈ 22 min at 0.75 steps/s, export 7 min); the steps are the SPAN_STEPS and
+# CPU only, about 45 minutes on 2 cores (render 2 min; SPAN 1,500 steps ≈ 15 min at 2.2
+# steps/s with its early layers cached; features 1,200 steps ≈ 20 min at 1.1 steps/s;
+# export, calibration and the recorded figures ≈ 10 min); the steps are the SPAN_STEPS and
 # FEATURE_STEPS variables below. Everything is deterministic from the seeds except libtorch's
 # own thread scheduling.
 set -euo pipefail
@@ -17,8 +18,8 @@ SPANREID_CACHE=${SPANREID_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spanreid}
 RUNS=${1:-$SPANREID_CACHE/model-runs}
 RENDERER_VERSION=$(sed -n 's/^pub const RENDERER_VERSION: u32 = \([0-9]*\);/\1/p' trainer/src/synth/mod.rs)
 DATA=${DATA:-$SPANREID_CACHE/demo/synth-small-r$RENDERER_VERSION}
-SPAN_STEPS=${SPAN_STEPS:-3000}
-FEATURE_STEPS=${FEATURE_STEPS:-1000}
+SPAN_STEPS=${SPAN_STEPS:-1500}
+FEATURE_STEPS=${FEATURE_STEPS:-1200}
 
 LIBTORCH=$(trainer/install-libtorch.sh | sed -n 's/^LIBTORCH=//p')
 export LIBTORCH
@@ -37,3 +38,7 @@ feat_cmd="trainer train-features --data synth-small --span span --out features -
   --steps "$FEATURE_STEPS" --threads 2
 "$T" export --run "$RUNS/features" --data "$DATA" --out models --name spanreid-mnv2 \
   --trained-by "trainer synth --preset small --seed 0 --out synth-small; $span_cmd; $feat_cmd; trainer export --run features --data synth-small --out models --name spanreid-mnv2"
+# The match threshold and confidence curve, from training identities ([model.matching]);
+# then the render and the figures the test `shipped_model` checks ([model.reproduce]).
+"$T" calibrate --data "$DATA" --manifest models/manifest.toml --model spanreid-mnv2-int8 --write
+"$T" eval-onnx --data "$DATA" --manifest models/manifest.toml --model spanreid-mnv2-int8 --write
