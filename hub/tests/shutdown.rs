@@ -93,13 +93,9 @@ fn stats_into_a_closed_pipe_exits_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hub.sqlite");
     drop(SqliteStore::open(&db).unwrap());
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let out = hub_command(&["stats", "--db", db.to_str().unwrap()])
-        .stdout(writer)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{:?}: {stderr}", out.status);
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    spanreid_testkit::assert_quiet_into_closed_pipe(&mut hub_command(&[
+        "stats",
+        "--db",
+        db.to_str().unwrap(),
+    ]));
 }

@@ -5,6 +5,8 @@
 //! - [`TestCerts`]: a throw-away CA and a server certificate for 127.0.0.1.
 //! - [`subscribe`]: a persistent QoS 1 subscriber collecting payloads.
 //! - [`wait_for`], [`free_port`].
+//! - [`assert_quiet_into_closed_pipe`]: a command whose stdout reader has gone exits 0 without
+//!   a panic message.
 //!
 //! Panics instead of returning errors: a helper that cannot do its job fails the test.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
@@ -13,6 +15,7 @@ mod certs;
 mod mosquitto;
 
 use std::net::TcpListener;
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -74,4 +77,15 @@ pub fn subscribe(port: u16, filter: &str) -> Arc<Mutex<Vec<Vec<u8>>>> {
     rx.recv_timeout(Duration::from_secs(10))
         .expect("subscription acknowledged within 10 s");
     got
+}
+
+/// Runs `command` with its stdout connected to a pipe whose reader is already closed, and
+/// asserts that it exits successfully without panicking (a broken pipe is a quiet exit).
+pub fn assert_quiet_into_closed_pipe(command: &mut Command) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = command.stdout(writer).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
