@@ -63,8 +63,8 @@ demo:
 	  --manifest models/manifest.toml --model $(DEMO_MODEL) $(DEMO_ARGS)
 
 .PHONY: cross
-# edge-agent for Jetson (aarch64; JetPack 6 = glibc 2.35, JetPack 5 = glibc 2.31), then the
-# aarch64 binaries under qemu against the x86 build, publishing to a loopback broker.
+# edge-agent for Jetson (aarch64; one binary for JetPack 5 and 6, glibc 2.31), then the
+# aarch64 binary under qemu against the x86 build, publishing to a loopback broker.
 cross:
-	cross/build.sh all
-	cross/smoke.sh all
+	cross/build.sh
+	cross/smoke.sh

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the release `edge-agent` for NVIDIA Jetson (aarch64 Linux):
-#   jetpack6  glibc 2.35 (Ubuntu 22.04 based L4T 36.x) - Debian's aarch64 GNU cross toolchain
-#   jetpack5  glibc 2.31 (Ubuntu 20.04 based L4T 35.x) - cargo-zigbuild pinned to glibc 2.31
-#   all       both (the default)
-# Every build checks the highest GLIBC_ symbol version the binary needs and fails when it is
-# newer than the JetPack's glibc. Results: $SPANREID_CACHE/cross-target/dist/edge-agent-<jetpack>.
+# Builds the release `edge-agent` for NVIDIA Jetson (aarch64 Linux): one binary for JetPack 5
+# (L4T 35.x, Ubuntu 20.04, glibc 2.31) and JetPack 6 (L4T 36.x, Ubuntu 22.04, glibc 2.35).
+# cargo-zigbuild links it against exactly glibc 2.31, which JetPack 6's newer glibc also
+# provides, so one build serves both. The build checks the highest GLIBC_ symbol version the
+# binary needs and fails when it is newer than 2.31.
+# Result: $SPANREID_CACHE/cross-target/dist/edge-agent-jetson.
 #
 # Environment:
 #   SPANREID_CACHE   cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/spanreid)
@@ -78,7 +78,7 @@ check_binary() {
   aarch64-linux-gnu-readelf -h "$bin" | grep -q 'Machine:.*AArch64' ||
     { log "$bin is not an AArch64 ELF"; return 1; }
   need=$(glibc_required "$bin")
-  log "$(basename "$bin"): $(du -h "$bin" | cut -f1), needs glibc $need (JetPack has $max)"
+  log "$(basename "$bin"): $(du -h "$bin" | cut -f1), needs glibc $need (at most $max allowed)"
   if [ "$need" != none ] && [ "$(printf '%s\n%s\n' "$need" "$max" | sort -V | tail -n 1)" != "$max" ]; then
     log "$bin needs glibc $need, newer than $max"
     return 1
@@ -92,55 +92,34 @@ feature_args() {
 # bindgen (the `v4l` feature) parses the target's kernel headers from the cross sysroot.
 export BINDGEN_EXTRA_CLANG_ARGS_aarch64_unknown_linux_gnu="--sysroot=$SYSROOT -I$SYSROOT/include"
 
-build_jetpack6() {
-  local dir="$TARGET_ROOT/jetpack6" start
-  start=$(date +%s)
-  log "JetPack 6 (glibc 2.35): cargo build --release --target $TARGET $(feature_args)"
-  # shellcheck disable=SC2046
-  CARGO_TARGET_DIR="$dir" \
-    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-    CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
-    AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar \
-    cargo build --release --locked -p spanreid-edge --bin edge-agent --target "$TARGET" $(feature_args)
-  mkdir -p "$DIST"
-  # The release profile keeps debug info for profiling; the device gets a stripped copy.
-  aarch64-linux-gnu-strip -o "$DIST/edge-agent-jetpack6" "$dir/$TARGET/release/edge-agent"
-  log "JetPack 6 build took $(($(date +%s) - start)) s"
-  check_binary "$DIST/edge-agent-jetpack6" 2.35
-}
-
-build_jetpack5() {
-  local dir="$TARGET_ROOT/jetpack5" start
+build_jetson() {
+  local dir="$TARGET_ROOT/jetson" start
   ensure_zig_venv
   start=$(date +%s)
-  log "JetPack 5 (glibc 2.31): cargo zigbuild --release --target $TARGET.2.31 $(feature_args)"
+  log "Jetson (JetPack 5 and 6, glibc 2.31): cargo zigbuild --release --target $TARGET.2.31 $(feature_args)"
   # shellcheck disable=SC2046
   PATH="$ZIG_VENV/bin:$PATH" CARGO_TARGET_DIR="$dir" \
     cargo-zigbuild zigbuild --release --locked -p spanreid-edge --bin edge-agent \
     --target "$TARGET.2.31" $(feature_args)
   mkdir -p "$DIST"
   # The release profile keeps debug info for profiling; the device gets a stripped copy.
-  aarch64-linux-gnu-strip -o "$DIST/edge-agent-jetpack5" "$dir/$TARGET/release/edge-agent"
-  log "JetPack 5 build took $(($(date +%s) - start)) s"
-  check_binary "$DIST/edge-agent-jetpack5" 2.31
+  aarch64-linux-gnu-strip -o "$DIST/edge-agent-jetson" "$dir/$TARGET/release/edge-agent"
+  log "build took $(($(date +%s) - start)) s"
+  check_binary "$DIST/edge-agent-jetson" 2.31
 }
 
 main() {
-  local which=${1:-all}
-  case "$which" in jetpack6 | jetpack5 | all) ;; *)
-    echo "usage: $0 [jetpack6|jetpack5|all]" >&2
+  if [ $# -gt 0 ]; then
+    echo "usage: $0   (builds dist/edge-agent-jetson for JetPack 5 and 6)" >&2
     exit 2
-    ;;
-  esac
-  local packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu)
+  fi
+  # binutils: strip and the glibc check; libc6-dev-arm64-cross: the kernel headers bindgen
+  # reads for V4L2.
+  local packages=(libc6-dev-arm64-cross binutils-aarch64-linux-gnu)
   [ -n "$EDGE_FEATURES" ] && packages+=(libclang-dev)
   ensure_debian_packages "${packages[@]}"
   ensure_rust_target
-  case "$which" in
-  jetpack6) build_jetpack6 ;;
-  jetpack5) build_jetpack5 ;;
-  all) build_jetpack6 && build_jetpack5 ;;
-  esac
+  build_jetson
 }
 
 main "$@"
