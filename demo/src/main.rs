@@ -250,7 +250,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let hub_args = ["run", "--config", path_arg(&hub_toml)?];
     let mut hub = Process::spawn("hub", &hub_bin, &hub_args, &plan.work.join("hub.log"))?;
     wait_for_port(plan.port, &mut hub, Duration::from_secs(30))?;
-    let broker = spanreid_hub::config::BrokerConfig {
+    let broker = spanreid_hub::config::MqttConnection {
         port: plan.port,
         ..Default::default()
     };

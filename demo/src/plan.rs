@@ -79,7 +79,7 @@ impl Plan {
         let _ = writeln!(t, "db = {:?}", path_str(&self.db()));
         let _ = writeln!(
             t,
-            "[broker]\nhost = \"127.0.0.1\"\nport = {}\nclient_id = \"spanreid-demo-hub\"\nembedded = true",
+            "embedded_broker = true\n[mqtt]\nhost = \"127.0.0.1\"\nport = {}\nclient_id = \"spanreid-demo-hub\"",
             self.port
         );
         let _ = writeln!(
@@ -127,7 +127,7 @@ impl Plan {
              replay_dir = {frames:?}\nreplay_start_us = {start}\nfps = 10.0\n\
              [detect]\nmin_pixels = 300\nwarmup_frames = 20\nmax_missed = 8\nclose_radius = 6\ncrop_policy = \"mean\"\ntop_k = 3\n\
              [model]\nmanifest = {manifest:?}\nname = \"{model}\"\n\
-             [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nstatus_interval_s = 5\n\
+             [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n[publish]\nstatus_interval_s = 5\n\
              [queue]\ndir = {queue:?}\n",
             log = path_str(&self.passage_log(&camera.id)),
             id = camera.id,

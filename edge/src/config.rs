@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 use spanreid::signature::CameraKey;
@@ -14,12 +13,13 @@ use crate::passage::{CropPolicy, CropPolicyKind};
 use crate::track::TrackerSettings;
 
 pub mod detector;
-pub mod mqtt;
 pub mod options;
+pub mod publish;
 
 pub use detector::OnnxDetectConfig;
-pub use mqtt::MqttConfig;
 use options::keyed;
+pub use publish::PublishConfig;
+pub use spanreid_service::mqtt::MqttConnection;
 pub use spanreid_service::secret::Secret;
 
 /// Why the configuration is unusable.
@@ -219,8 +219,10 @@ pub struct Config {
     pub detect: DetectConfig,
     /// Model.
     pub model: ModelConfig,
-    /// Broker.
-    pub mqtt: MqttConfig,
+    /// Broker connection (the table the hub reads too).
+    pub mqtt: MqttConnection,
+    /// Publishing window and status period.
+    pub publish: PublishConfig,
     /// Queue.
     pub queue: QueueConfig,
     /// Prometheus endpoint address, e.g. `127.0.0.1:9464`; empty = off.
@@ -312,19 +314,14 @@ impl Config {
             CropPolicyKind::Mean if (1..=16).contains(&d.top_k) => CropPolicy::MeanTopK(d.top_k),
             CropPolicyKind::Mean => return Err(bad("detect.top_k", "must be 1–16")),
         };
-        let m = &self.mqtt;
-        if m.window == 0 || m.window > 1000 {
-            return Err(bad("mqtt.window", "must be 1–1000"));
+        let p = &self.publish;
+        if p.window == 0 || p.window > 1000 {
+            return Err(bad("publish.window", "must be 1–1000"));
         }
-        if m.tls_client_cert.is_some() != m.tls_client_key.is_some() {
-            return Err(bad(
-                "mqtt.tls_client_cert",
-                "needs tls_client_key too (and the other way round)",
-            ));
-        }
-        if m.tls_ca.is_some() && !cfg!(feature = "tls") {
-            return Err(bad("mqtt.tls_ca", "this build has no TLS (feature `tls`)"));
-        }
+        self.mqtt.validate().map_err(|e| ConfigError::Invalid {
+            key: e.key,
+            message: e.message.to_owned(),
+        })?;
         if self.queue.capacity == 0 {
             return Err(bad("queue.capacity", "must be positive"));
         }
@@ -366,9 +363,11 @@ impl Config {
         })
     }
 
-    /// Keep-alive as a duration.
-    pub fn keep_alive(&self) -> Duration {
-        Duration::from_secs(self.mqtt.keep_alive_s)
+    /// The MQTT client id: `[mqtt] client_id`, else `spanreid-edge-<site>-<camera>`.
+    pub fn client_id(&self) -> String {
+        let c = &self.camera;
+        self.mqtt
+            .client_id_or(&format!("spanreid-edge-{}-{}", c.site, c.id))
     }
 }
 

@@ -20,7 +20,7 @@ use spanreid_edge::capture::{FrameSource, SourceKind};
 use spanreid_edge::config::{Config, Validated};
 use spanreid_edge::metrics::Metrics;
 use spanreid_edge::passage_log::PassageLog;
-use spanreid_edge::publish::{Credentials, PublishSettings};
+use spanreid_edge::publish::PublishSettings;
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
 use spanreid_edge::{metrics_http, pipeline};
 use spanreid_infer::sign::{Signer, ident};
@@ -233,26 +233,15 @@ fn load_model(v: &Validated) -> anyhow::Result<TractEmbedder> {
 }
 
 fn publish_settings(v: &Validated) -> PublishSettings {
-    let (c, m) = (&v.config.camera, &v.config.mqtt);
+    let (c, p) = (&v.config.camera, &v.config.publish);
     PublishSettings {
-        host: m.host.clone(),
-        port: m.port,
-        client_id: format!("spanreid-edge-{}-{}", c.site, c.id),
+        connection: v.config.mqtt.clone(),
+        client_id: v.config.client_id(),
         site: c.site.clone(),
         camera: c.id.clone(),
-        keep_alive: v.config.keep_alive(),
-        credentials: (!m.username.is_empty()).then(|| Credentials {
-            username: m.username.clone(),
-            password: m.password.clone(),
-        }),
-        #[cfg(feature = "tls")]
-        tls: m.tls_ca.clone().map(|ca| spanreid_edge::tls::TlsFiles {
-            ca,
-            client: m.tls_client_cert.clone().zip(m.tls_client_key.clone()),
-        }),
-        window: m.window,
+        window: p.window,
         max_backoff: Duration::from_secs(30),
-        status_interval: Duration::from_secs(m.status_interval_s.max(1)),
+        status_interval: Duration::from_secs(p.status_interval_s.max(1)),
     }
 }
 

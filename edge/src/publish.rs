@@ -7,7 +7,6 @@
 //! periodically); the last will replaces it with `{"online":false}`.
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::sync::{Mutex, PoisonError};
@@ -15,10 +14,9 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Client, ConnectionError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
 
-use crate::config::Secret;
 use crate::metrics::Metrics;
 use crate::queue::{DiskQueue, QueueError};
-use spanreid_service::secret::REDACTED;
+use spanreid_service::mqtt::{MqttConnection, OptionsError};
 
 /// Why the publisher stopped.
 #[derive(Debug, thiserror::Error)]
@@ -26,32 +24,22 @@ pub enum PublishError {
     /// The queue failed (disk full, I/O error).
     #[error(transparent)]
     Queue(#[from] QueueError),
-    /// TLS could not be set up.
-    #[cfg(feature = "tls")]
+    /// The client options could not be built (TLS files).
     #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
+    Options(#[from] OptionsError),
 }
 
-/// Broker connection settings.
+/// Where and how the agent publishes.
 #[derive(Clone, Debug)]
 pub struct PublishSettings {
-    /// Broker host.
-    pub host: String,
-    /// Broker port.
-    pub port: u16,
+    /// Broker address, login and TLS (`[mqtt]`).
+    pub connection: MqttConnection,
     /// MQTT client id.
     pub client_id: String,
     /// Site id (topic level).
     pub site: String,
     /// Camera id (topic level).
     pub camera: String,
-    /// MQTT keep-alive.
-    pub keep_alive: Duration,
-    /// Username and password, if the broker wants them.
-    pub credentials: Option<Credentials>,
-    /// TLS certificate files; plain TCP when `None`.
-    #[cfg(feature = "tls")]
-    pub tls: Option<crate::tls::TlsFiles>,
     /// Unacknowledged publishes at most.
     pub window: usize,
     /// Longest wait between reconnection attempts.
@@ -72,8 +60,7 @@ impl PublishSettings {
     }
 
     fn options(&self) -> Result<MqttOptions, PublishError> {
-        let mut o = MqttOptions::new(&self.client_id, &self.host, self.port);
-        o.set_keep_alive(self.keep_alive.max(Duration::from_secs(1)));
+        let mut o = self.connection.options(&self.client_id)?;
         o.set_clean_session(true);
         o.set_max_packet_size(1 << 16, 1 << 16);
         o.set_last_will(LastWill::new(
@@ -82,32 +69,7 @@ impl PublishSettings {
             QoS::AtLeastOnce,
             true,
         ));
-        if let Some(c) = &self.credentials {
-            o.set_credentials(&c.username, c.password.expose());
-        }
-        #[cfg(feature = "tls")]
-        if let Some(files) = &self.tls {
-            o.set_transport(crate::tls::transport(files)?);
-        }
         Ok(o)
-    }
-}
-
-/// A broker login. `Debug` shows neither part.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// User name.
-    pub username: String,
-    /// Password.
-    pub password: Secret,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &REDACTED)
-            .field("password", &REDACTED)
-            .finish()
     }
 }
 
@@ -267,7 +229,7 @@ pub fn run(
                         connected = true;
                         backoff = Duration::from_millis(100);
                         Metrics::set(&metrics.mqtt_connected, 1);
-                        tracing::info!(host = %settings.host, port = settings.port, "connected to the broker");
+                        tracing::info!(broker = %settings.connection.addr(), "connected to the broker");
                     }
                     Ok(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => inflight.went_out(pkid),
                     Ok(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
@@ -329,19 +291,6 @@ mod tests {
             assert_eq!(c.get(), s);
         }
         assert_eq!(RunState::try_from(3), Err(3));
-    }
-
-    #[test]
-    fn debug_never_shows_the_login() {
-        let c = Credentials {
-            username: "edge-user".into(),
-            password: "s3cr3t-pass".into(),
-        };
-        let text = format!("{c:?}");
-        assert!(
-            !text.contains("edge-user") && !text.contains("s3cr3t-pass"),
-            "{text}"
-        );
     }
 
     #[test]

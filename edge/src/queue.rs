@@ -14,12 +14,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub use crate::record::MAX_RECORD;
 use crate::record::{HEADER, frame, scan, u64_at};
+
+mod files;
+use files::{io_err, read_valid, segment_path, sync_dir};
 
 const ACKED: u8 = 1;
 const DROPPED: u8 = 2;
@@ -94,46 +97,6 @@ pub struct DiskQueue {
     acks_entries: usize,
     next_id: u64,
     dropped: u64,
-}
-
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> QueueError + '_ {
-    move |source| QueueError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn segment_path(dir: &Path, first: u64) -> PathBuf {
-    dir.join(format!("seg-{first:020}.log"))
-}
-
-/// Reads a file, truncating it after its last valid record.
-fn read_valid(path: &Path, rec: &mut Recovery) -> Result<Vec<u8>, QueueError> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(io_err(path))?;
-    let (_, valid) = scan(&bytes);
-    if valid < bytes.len() {
-        tracing::warn!(file = %path.display(), bytes = bytes.len() - valid, "cutting a torn tail");
-        rec.torn_files += 1;
-        rec.torn_bytes += (bytes.len() - valid) as u64;
-        let f = OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(io_err(path))?;
-        f.set_len(valid as u64)
-            .and_then(|()| f.sync_all())
-            .map_err(io_err(path))?;
-        bytes.truncate(valid);
-    }
-    Ok(bytes)
-}
-
-fn sync_dir(dir: &Path) -> Result<(), QueueError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))
 }
 
 impl DiskQueue {

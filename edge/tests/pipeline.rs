@@ -22,6 +22,7 @@ use spanreid_infer::fixture::{self, FixtureShape};
 use spanreid_infer::sign::{Signer, ident};
 use spanreid_infer::tract::TractEmbedder;
 use spanreid_infer::{Embedder, manifest};
+use spanreid_service::mqtt::MqttConnection;
 use spanreid_testkit::{Mosquitto, subscribe, wait_for};
 
 const W: u32 = 160;
@@ -118,15 +119,14 @@ fn run_agent(
     .unwrap();
     let metrics = Arc::new(Metrics::default());
     let publish = broker_port.map(|port| PublishSettings {
-        host: "127.0.0.1".into(),
-        port,
+        connection: MqttConnection {
+            port,
+            keep_alive_s: 5,
+            ..MqttConnection::default()
+        },
         client_id: "edge-e2e".into(),
         site: "s1".into(),
         camera: "c007".into(),
-        keep_alive: Duration::from_secs(5),
-        credentials: None,
-        #[cfg(feature = "tls")]
-        tls: None,
         window: 16,
         max_backoff: Duration::from_millis(500),
         status_interval: Duration::from_secs(5),

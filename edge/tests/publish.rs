@@ -9,19 +9,19 @@ use std::time::Duration;
 use spanreid_edge::metrics::Metrics;
 use spanreid_edge::publish::{self, Control, PublishSettings, RunState};
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
+use spanreid_service::mqtt::MqttConnection;
 use spanreid_testkit::{Mosquitto, subscribe, wait_for};
 
 fn settings(port: u16) -> PublishSettings {
     PublishSettings {
-        host: "127.0.0.1".into(),
-        port,
+        connection: MqttConnection {
+            port,
+            keep_alive_s: 5,
+            ..MqttConnection::default()
+        },
         client_id: format!("edge-test-{port}"),
         site: "s1".into(),
         camera: "c001".into(),
-        keep_alive: Duration::from_secs(5),
-        credentials: None,
-        #[cfg(feature = "tls")]
-        tls: None,
         window: 32,
         max_backoff: Duration::from_millis(400),
         status_interval: Duration::from_millis(200),

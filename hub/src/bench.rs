@@ -148,20 +148,20 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
     match &args.broker {
         Some(addr) => {
             let (host, port) = addr.rsplit_once(':').unwrap_or((addr.as_str(), "1883"));
-            cfg.broker.host = host.to_owned();
-            cfg.broker.port = port.parse().unwrap_or(1883);
+            cfg.mqtt.host = host.to_owned();
+            cfg.mqtt.port = port.parse().unwrap_or(1883);
         }
         None => {
-            cfg.broker.port = free_port()?;
+            cfg.mqtt.port = free_port()?;
             broker::spawn(
-                format!("127.0.0.1:{}", cfg.broker.port)
+                format!("127.0.0.1:{}", cfg.mqtt.port)
                     .parse()
                     .map_err(|_| super::ConfigError::Invalid("embedded broker address".into()))?,
             )?;
             thread::sleep(Duration::from_millis(300));
         }
     }
-    cfg.broker.client_id = format!("spanreid-hub-bench-{}-{matching}", std::process::id());
+    cfg.mqtt.client_id = format!("spanreid-hub-bench-{}-{matching}", std::process::id());
     let settings = cfg.validate()?;
     let broker_name = args
         .broker
@@ -196,7 +196,7 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         None
     } else {
         let counter = load::DeliveryCounter::start(
-            &settings.config.broker,
+            &settings.config.mqtt,
             &format!("spanreid-bench-counter-{}", std::process::id()),
             super::ingest::SIGNATURE_FILTER,
             messages.len(),
@@ -204,7 +204,7 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         )?;
         let start = Instant::now();
         load::publish_all(
-            &settings.config.broker,
+            &settings.config.mqtt,
             "spanreid-bench-publisher",
             messages.clone(),
         )?;
@@ -228,17 +228,14 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         thread::spawn(move || -> Result<(), HubError> {
             let store = SqliteStore::open(&settings.config.db)?;
             let mut hub = Hub::open(&settings, store, super::new_index(&settings))?;
-            mqtt::run(&mut hub, &settings.config.broker, &stop).map(|_| ())
+            let client_id = settings.config.client_id();
+            mqtt::run(&mut hub, &settings.config.mqtt, &client_id, &stop).map(|_| ())
         })
     };
     thread::sleep(Duration::from_millis(500));
     let reader = SqliteStore::open(&settings.config.db)?;
     let start = Instant::now();
-    load::publish_all(
-        &settings.config.broker,
-        "spanreid-bench-publisher",
-        messages,
-    )?;
+    load::publish_all(&settings.config.mqtt, "spanreid-bench-publisher", messages)?;
     while (reader.count()? as usize) < args.ingest && !hub_thread.is_finished() {
         thread::sleep(Duration::from_millis(20));
     }

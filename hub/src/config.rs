@@ -13,6 +13,7 @@ use super::error::ConfigError;
 use spanreid::signature::{CameraKey, MAX_DIM, MODEL_ID_LEN, ModelId};
 use spanreid_infer::calibration::MatchCalibration;
 
+pub use spanreid_service::mqtt::MqttConnection;
 pub use spanreid_service::secret::Secret;
 
 /// The configuration as written in the TOML file; every field has a default.
@@ -21,8 +22,11 @@ pub use spanreid_service::secret::Secret;
 pub struct HubConfig {
     /// SQLite database file holding the gallery, match events and counters.
     pub db: PathBuf,
-    /// MQTT broker to subscribe to.
-    pub broker: BrokerConfig,
+    /// The MQTT broker to subscribe to (`[mqtt]`, the table the edge agent reads too).
+    pub mqtt: MqttConnection,
+    /// Run an MQTT broker inside the hub, listening on `[mqtt] host:port`, instead of
+    /// connecting to one (plain TCP, for one machine and demos).
+    pub embedded_broker: bool,
     /// The model every accepted signature must come from.
     pub model: ModelConfig,
     /// Replay protection.
@@ -36,44 +40,6 @@ pub struct HubConfig {
     /// Optional spatio-temporal gating: which cameras a vehicle can drive between, and how
     /// long that takes. Empty means no gating.
     pub links: Vec<LinkConfig>,
-}
-
-/// Where the broker is and how the hub connects to it.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct BrokerConfig {
-    /// Host name or address of the broker.
-    pub host: String,
-    /// TCP port (8883 is usual with TLS).
-    pub port: u16,
-    /// MQTT client id; fixed so the broker keeps the persistent session across restarts.
-    pub client_id: String,
-    /// Keep-alive interval in seconds.
-    pub keep_alive_s: u64,
-    /// Run an embedded broker listening on `host:port` instead of connecting to one.
-    pub embedded: bool,
-    /// Connect with TLS, trusting the CA certificate(s) in this PEM file.
-    pub tls_ca: Option<PathBuf>,
-    /// PEM client certificate chain, for brokers that authenticate clients by certificate
-    /// (with `tls_client_key`).
-    pub tls_client_cert: Option<PathBuf>,
-    /// PEM private key of `tls_client_cert`.
-    pub tls_client_key: Option<PathBuf>,
-}
-
-impl BrokerConfig {
-    /// The TLS files, when TLS is configured.
-    pub fn tls(&self) -> Option<spanreid_service::tls::TlsFiles> {
-        self.tls_ca
-            .clone()
-            .map(|ca| spanreid_service::tls::TlsFiles {
-                ca,
-                client: self
-                    .tls_client_cert
-                    .clone()
-                    .zip(self.tls_client_key.clone()),
-            })
-    }
 }
 
 /// The model signatures must have been computed with.
@@ -154,28 +120,14 @@ impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
             db: PathBuf::from("hub.sqlite"),
-            broker: BrokerConfig::default(),
+            mqtt: MqttConnection::default(),
+            embedded_broker: false,
             model: ModelConfig::default(),
             ingest: IngestConfig::default(),
             gallery: GalleryConfig::default(),
             matching: MatchingConfig::default(),
             cameras: Vec::new(),
             links: Vec::new(),
-        }
-    }
-}
-
-impl Default for BrokerConfig {
-    fn default() -> Self {
-        BrokerConfig {
-            host: "127.0.0.1".into(),
-            port: 1883,
-            client_id: "spanreid-hub".into(),
-            keep_alive_s: 30,
-            embedded: false,
-            tls_ca: None,
-            tls_client_cert: None,
-            tls_client_key: None,
         }
     }
 }
@@ -247,11 +199,20 @@ pub struct Settings {
     pub calibration: Option<MatchCalibration>,
     /// Keys by camera.
     pub keys: HashMap<CameraId, CameraKey>,
-    /// Embedded broker listen address, when `broker.embedded` is set.
+    /// Embedded broker listen address, when `embedded_broker` is set.
     pub embedded_listen: Option<SocketAddr>,
 }
 
+/// The hub's MQTT client id when `[mqtt] client_id` is empty. The broker keeps the hub's
+/// persistent session under it across restarts; a second hub needs its own.
+pub const DEFAULT_CLIENT_ID: &str = "spanreid-hub";
+
 impl HubConfig {
+    /// The MQTT client id: `[mqtt] client_id`, else [`DEFAULT_CLIENT_ID`].
+    pub fn client_id(&self) -> String {
+        self.mqtt.client_id_or(DEFAULT_CLIENT_ID)
+    }
+
     /// Parse a TOML document; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|source| ConfigError::Parse {
@@ -275,10 +236,10 @@ impl HubConfig {
             self.db = db.clone();
         }
         if o.embedded_broker {
-            self.broker.embedded = true;
+            self.embedded_broker = true;
         }
         if let Some(port) = o.broker_port {
-            self.broker.port = port;
+            self.mqtt.port = port;
         }
         self
     }
@@ -375,26 +336,17 @@ impl HubConfig {
                 )));
             }
         }
-        let b = &self.broker;
-        if b.tls_client_cert.is_some() != b.tls_client_key.is_some() {
+        self.mqtt
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("{}: {}", e.key, e.message)))?;
+        if self.embedded_broker && self.mqtt.tls_ca.is_some() {
             return Err(ConfigError::Invalid(
-                "broker.tls_client_cert and broker.tls_client_key go together".into(),
-            ));
-        }
-        if b.tls_ca.is_none() && b.tls_client_cert.is_some() {
-            return Err(ConfigError::Invalid(
-                "broker.tls_client_cert needs broker.tls_ca (the CA the broker's certificate chains to)"
+                "the embedded broker listens without TLS: drop mqtt.tls_* or embedded_broker"
                     .into(),
             ));
         }
-        if b.embedded && b.tls_ca.is_some() {
-            return Err(ConfigError::Invalid(
-                "the embedded broker listens without TLS: drop broker.tls_* or broker.embedded"
-                    .into(),
-            ));
-        }
-        let embedded_listen = if self.broker.embedded {
-            let addr = format!("{}:{}", self.broker.host, self.broker.port);
+        let embedded_listen = if self.embedded_broker {
+            let addr = self.mqtt.addr();
             Some(addr.parse().map_err(|_| {
                 ConfigError::Invalid(format!("embedded broker address {addr:?} is not ip:port"))
             })?)

@@ -81,9 +81,9 @@ pub enum MqttError {
     /// A match event could not be serialised.
     #[error("match event does not serialise")]
     Json(#[from] serde_json::Error),
-    /// The TLS files could not be loaded.
-    #[error("TLS")]
-    Tls(#[from] spanreid_service::tls::TlsError),
+    /// The client options could not be built (the TLS files).
+    #[error(transparent)]
+    Options(#[from] spanreid_service::mqtt::OptionsError),
 }
 
 impl From<rumqttc::ClientError> for MqttError {

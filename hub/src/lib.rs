@@ -57,7 +57,12 @@ pub fn run(settings: &Settings, stop: &Arc<AtomicBool>) -> Result<mqtt::RunCount
     }
     let store = SqliteStore::open(&settings.config.db)?;
     let mut hub = Hub::open(settings, store, new_index(settings))?;
-    let counts = mqtt::run(&mut hub, &settings.config.broker, stop);
+    let counts = mqtt::run(
+        &mut hub,
+        &settings.config.mqtt,
+        &settings.config.client_id(),
+        stop,
+    );
     // Closes the database: every batch acknowledged has been committed.
     drop(hub);
     counts

@@ -6,11 +6,9 @@
 //! stored it (or counted its rejection) has committed, so the broker redelivers anything
 //! the hub did not make durable, and a redelivered message is recognised as a duplicate.
 //!
-//! TLS: the client is built without TLS (`rumqttc` with `default-features = false`): the
-//! default `use-rustls` pulls the aws-lc-sys C build. Deploy the hub next to the broker or
-//! on a trusted network; payloads are authenticated per camera (HMAC) either way, so TLS
-//! adds confidentiality, not integrity. Enabling `use-rustls-no-provider` with the ring
-//! provider is the intended route when confidentiality is needed.
+//! Connection: `[mqtt]` (`spanreid_service::mqtt`): address, client id, login and TLS
+//! (rustls on ring). Payloads are authenticated per camera (HMAC) either way; TLS adds
+//! confidentiality and authenticates the broker.
 //!
 //! Threads: one thread drives the connection and forwards publishes over a channel; the
 //! caller's thread batches whatever has arrived, processes it and queues acks and events.
@@ -25,7 +23,7 @@ use std::time::Duration;
 use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, Publish, QoS};
 use spanreid::clock::now_us;
 
-use super::config::BrokerConfig;
+use super::config::MqttConnection;
 use super::error::{HubError, MqttError};
 use super::events::MATCH_TOPIC;
 use super::index::GalleryIndex;
@@ -60,14 +58,11 @@ pub struct RunCounts {
     pub events: u64,
 }
 
-/// MQTT options for a client of `broker` with `client_id` (over TLS when configured).
-pub fn options(broker: &BrokerConfig, client_id: &str) -> Result<MqttOptions, MqttError> {
-    let mut opts = MqttOptions::new(client_id, broker.host.clone(), broker.port);
-    opts.set_keep_alive(Duration::from_secs(broker.keep_alive_s.max(5)));
+/// MQTT options for a client of `broker` with `client_id` (login and TLS as configured),
+/// reading packets up to [`MAX_INCOMING_BYTES`].
+pub fn options(broker: &MqttConnection, client_id: &str) -> Result<MqttOptions, MqttError> {
+    let mut opts = broker.options(client_id)?;
     opts.set_max_packet_size(MAX_INCOMING_BYTES, MAX_PACKET_BYTES);
-    if let Some(files) = broker.tls() {
-        opts.set_transport(spanreid_service::tls::transport(&files)?);
-    }
     Ok(opts)
 }
 
@@ -76,14 +71,15 @@ pub fn options(broker: &BrokerConfig, client_id: &str) -> Result<MqttOptions, Mq
 /// unacknowledged, for the broker to redeliver to the next run.
 pub fn run<S: Store, I: GalleryIndex>(
     hub: &mut Hub<S, I>,
-    broker: &BrokerConfig,
+    broker: &MqttConnection,
+    client_id: &str,
     stop: &Arc<AtomicBool>,
 ) -> Result<RunCounts, HubError> {
-    let mut opts = options(broker, &broker.client_id)?;
+    let mut opts = options(broker, client_id)?;
     opts.set_clean_session(false).set_manual_acks(true);
     let (client, mut connection) = Client::new(opts, REQUEST_QUEUE);
     let (tx, rx) = mpsc::channel::<Publish>();
-    let addr = format!("{}:{}", broker.host, broker.port);
+    let addr = broker.addr();
     // Set once the caller's loop has ended, whatever the reason.
     let closing = Arc::new(AtomicBool::new(false));
     let driver = {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rumqttc::{Client, Event, Packet, QoS};
 
-use crate::config::BrokerConfig;
+use crate::config::MqttConnection;
 use crate::error::MqttError;
 use crate::events::{MATCH_TOPIC, MatchEvent};
 use crate::mqtt::options;
@@ -18,11 +18,11 @@ use crate::mqtt::options;
 /// connection is re-established. The thread ends with the first event after the receiver
 /// is dropped.
 pub fn subscribe(
-    broker: &BrokerConfig,
+    broker: &MqttConnection,
     client_id: &str,
     timeout: Duration,
 ) -> Result<Receiver<MatchEvent>, MqttError> {
-    let addr = format!("{}:{}", broker.host, broker.port);
+    let addr = broker.addr();
     let (client, mut connection) = Client::new(options(broker, client_id)?, 64);
     client.subscribe(MATCH_TOPIC, QoS::AtLeastOnce)?;
     let (tx, rx) = channel();

@@ -368,7 +368,7 @@ fn the_hub_ingests_over_tls_and_refuses_an_untrusted_broker() {
     let broker = Mosquitto::start_tls(&certs);
     let dir = tempfile::tempdir().unwrap();
     let mut settings = settings(dir.path(), broker.port, "hub-tls");
-    settings.config.broker.tls_ca = Some(certs.ca.clone());
+    settings.config.mqtt.tls_ca = Some(certs.ca.clone());
     let hub = RunningHub::start(&settings);
     wait_for(&settings.config.db, "hub database", |_| true);
     thread::sleep(Duration::from_millis(300));
@@ -379,7 +379,7 @@ fn the_hub_ingests_over_tls_and_refuses_an_untrusted_broker() {
         .map(|cam| signed(&sighting(&bank, &settings, 1, cam, 1, now - 1000), cam))
         .collect();
     // The test publisher connects with the same TLS settings.
-    spanreid_hub::bench::load::publish_all(&settings.config.broker, "test-pub-tls", messages)
+    spanreid_hub::bench::load::publish_all(&settings.config.mqtt, "test-pub-tls", messages)
         .unwrap();
     let stats = wait_for(&settings.config.db, "both stored", |s| s.signatures == 2);
     assert_eq!(counter(&stats, "accepted"), 2);
@@ -387,7 +387,7 @@ fn the_hub_ingests_over_tls_and_refuses_an_untrusted_broker() {
 
     // A CA that did not sign the broker's certificate: the handshake fails, nothing is sent.
     let other = TestCerts::make();
-    let mut untrusted = settings.config.broker.clone();
+    let mut untrusted = settings.config.mqtt.clone();
     untrusted.tls_ca = Some(other.ca.clone());
     let err = spanreid_hub::bench::load::publish_all(
         &untrusted,

@@ -1,5 +1,7 @@
 //! spanreid-service: what the two long-running services, the edge agent and the hub, share.
 //!
+//! - [`mqtt`]: the `[mqtt]` table both read — broker address, client id, login, TLS — and
+//!   the rumqttc options it makes.
 //! - `tls` (feature `tls`, default): MQTT over TLS with rustls on the `ring` provider (CA file, optional client
 //!   certificate).
 //! - [`secret`]: configuration secrets (camera keys, broker passwords) that `Debug` never
@@ -10,6 +12,7 @@
 //! other.
 #![deny(missing_docs)]
 
+pub mod mqtt;
 pub mod secret;
 pub mod shutdown;
 #[cfg(feature = "tls")]

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use rumqttc::{Client, Event, Packet, QoS};
 
-use crate::config::BrokerConfig;
+use crate::config::MqttConnection;
 use crate::error::{HubError, MqttError};
 use crate::mqtt::{REQUEST_QUEUE, options};
 
 /// Publish `messages` (topic, payload) with QoS 1 as client `client_id` and return once
 /// the broker has acknowledged every one of them (used by `hub bench`).
 pub fn publish_all(
-    broker: &BrokerConfig,
+    broker: &MqttConnection,
     client_id: &str,
     messages: Vec<(String, Vec<u8>)>,
 ) -> Result<(), HubError> {
@@ -26,7 +26,7 @@ pub fn publish_all(
     if total == 0 {
         return Ok(());
     }
-    let addr = format!("{}:{}", broker.host, broker.port);
+    let addr = broker.addr();
     let publisher = thread::Builder::new()
         .name("bench-publisher".into())
         .spawn(move || {
@@ -90,14 +90,14 @@ pub struct DeliveryCounter {
 impl DeliveryCounter {
     /// Starts counting; returns once the subscription is acknowledged.
     pub fn start(
-        broker: &BrokerConfig,
+        broker: &MqttConnection,
         client_id: &str,
         filter: &str,
         expected: usize,
         timeout: Duration,
     ) -> Result<Self, HubError> {
         let (client, mut connection) = Client::new(options(broker, client_id)?, REQUEST_QUEUE);
-        let addr = format!("{}:{}", broker.host, broker.port);
+        let addr = broker.addr();
         client
             .subscribe(filter, QoS::AtLeastOnce)
             .map_err(|e| MqttError::Broker {

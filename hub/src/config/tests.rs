@@ -5,13 +5,13 @@ const KEY: &str = "0101010101010101010101010101010101010101010101010101010101010
 #[test]
 fn file_values_override_defaults_and_flags_override_the_file() {
     let text = format!(
-        "db = \"a.sqlite\"\n[broker]\nport = 1999\n[model]\nid = \"{}\"\ndim = 8\n\
+        "db = \"a.sqlite\"\n[mqtt]\nport = 1999\n[model]\nid = \"{}\"\ndim = 8\n\
          [[cameras]]\nsite = \"s\"\ncamera = \"c1\"\nkey = \"{KEY}\"\n",
         "ab".repeat(16)
     );
     let cfg = HubConfig::from_toml(&text, "test").unwrap();
-    assert_eq!(cfg.broker.port, 1999);
-    assert_eq!(cfg.broker.host, "127.0.0.1");
+    assert_eq!(cfg.mqtt.port, 1999);
+    assert_eq!(cfg.mqtt.host, "127.0.0.1");
     assert_eq!(cfg.matching, MatchingConfig::default());
     let cfg = cfg.with_overrides(&Overrides {
         db: Some("b.sqlite".into()),

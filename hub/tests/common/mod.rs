@@ -36,8 +36,8 @@ pub fn settings(dir: &Path, port: u16, client_id: &str) -> Settings {
         db: dir.join("hub.sqlite"),
         ..HubConfig::default()
     };
-    cfg.broker.port = port;
-    cfg.broker.client_id = client_id.into();
+    cfg.mqtt.port = port;
+    cfg.mqtt.client_id = client_id.into();
     cfg.model.dim = DIM;
     cfg.model.id = Some("5a".repeat(16));
     cfg.matching.max_distance = Some(0.9);
@@ -118,9 +118,9 @@ impl RunningHub {
 /// Publish with QoS 1 and wait for every PubAck.
 pub fn publish(port: u16, messages: Vec<(String, Vec<u8>)>) {
     let mut cfg = HubConfig::default();
-    cfg.broker.port = port;
+    cfg.mqtt.port = port;
     spanreid_hub::bench::load::publish_all(
-        &cfg.broker,
+        &cfg.mqtt,
         &format!("test-pub-{}", free_port()),
         messages,
     )
@@ -136,9 +136,9 @@ pub struct MatchListener {
 impl MatchListener {
     pub fn start(port: u16) -> Self {
         let mut cfg = HubConfig::default();
-        cfg.broker.port = port;
+        cfg.mqtt.port = port;
         let rx = spanreid_hub::watch::subscribe(
-            &cfg.broker,
+            &cfg.mqtt,
             &format!("test-sub-{}", free_port()),
             Duration::from_secs(10),
         )
@@ -195,11 +195,11 @@ pub fn write_config(
 ) -> std::path::PathBuf {
     let path = dir.join("hub.toml");
     let mut toml = format!(
-        "db = {:?}\n[broker]\nport = {}\nclient_id = {:?}\n[model]\nid = \"{}\"\ndim = {DIM}\n\
+        "db = {:?}\n[mqtt]\nport = {}\nclient_id = {:?}\n[model]\nid = \"{}\"\ndim = {DIM}\n\
          [matching]\nmax_distance = 0.9\n",
         settings.config.db,
-        settings.config.broker.port,
-        settings.config.broker.client_id,
+        settings.config.mqtt.port,
+        settings.config.mqtt.client_id,
         "5a".repeat(16)
     );
     for (i, cam) in CAMERAS.iter().enumerate() {
