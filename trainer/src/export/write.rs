@@ -1,7 +1,5 @@
 //! The `trainer export` command: build, calibrate, check and write the models.
 
-#[cfg(feature = "torch")]
-use std::path::Path;
 use std::path::PathBuf;
 
 /// Command-line arguments of `trainer export`.
@@ -37,18 +35,6 @@ pub struct ExportArgs {
     pub trained_by: Option<String>,
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a crash never
-/// leaves a truncated model under the final name.
-#[cfg(feature = "torch")]
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), super::ExportError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(super::io_err(&tmp))?;
-    f.write_all(bytes).map_err(super::io_err(&tmp))?;
-    f.sync_all().map_err(super::io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(super::io_err(path))
-}
-
 /// Runs `trainer export`.
 #[cfg(not(feature = "torch"))]
 pub fn run_export(_args: &ExportArgs) -> Result<(), crate::train::TrainError> {
@@ -73,9 +59,10 @@ mod with_torch {
     use super::super::params::{LoadedRun, load};
     use super::super::tract_run::{Runner, calibrate, list_images, load_images, spread};
     use super::super::{ExportError, io_err};
-    use super::{ExportArgs, write_atomic};
+    use super::ExportArgs;
     use crate::model::features::BRANCHES;
     use crate::model::span::{IMAGENET_MEAN, IMAGENET_STD};
+    use crate::train::atomic::write_atomic;
     use crate::train::reid_data::{self, GALLERY_DIR, QUERY_DIR, TRAIN_DIR};
     use spanreid_infer::manifest;
 

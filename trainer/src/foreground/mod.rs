@@ -34,5 +34,7 @@ pub mod report;
 pub mod score;
 #[cfg(feature = "torch")]
 pub mod segnet;
+#[cfg(feature = "torch")]
+pub mod targets;
 
 pub use cli::{ForegroundArgs, run_foreground};

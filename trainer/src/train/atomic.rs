@@ -1,5 +1,6 @@
 //! Files replaced whole: written beside their final name, then renamed over it, so a reader
 //! (or a run interrupted mid-write) sees the old file or the new one, never half of one.
+//! Run directories, manifests and exported models all go through [`write_atomic`].
 
 use std::path::{Path, PathBuf};
 
@@ -22,10 +23,15 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError +
     }
 }
 
-/// Replaces `path` with `bytes` atomically.
+/// Replaces `path` with `bytes` atomically; the new contents reach the disk before the
+/// rename, so after a power cut the name holds the old file or the whole new one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    use std::io::Write;
     let tmp = tmp_name(path);
-    std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
+    let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(io_err(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 
