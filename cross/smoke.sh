@@ -239,6 +239,7 @@ warmup_frames = 3
 crop_policy = "mean"
 top_k = 3
 [publish]
+delete_on = "broker_ack"   # no hub behind the broker here
 status_interval_s = 5
 EOF
 

@@ -18,7 +18,7 @@ pub mod publish;
 
 pub use detector::OnnxDetectConfig;
 use options::keyed;
-pub use publish::PublishConfig;
+pub use publish::{DeleteOn, PublishConfig};
 pub use spanreid_service::mqtt::MqttConnection;
 pub use spanreid_service::secret::Secret;
 
@@ -317,6 +317,15 @@ impl Config {
         let p = &self.publish;
         if p.window == 0 || p.window > 1000 {
             return Err(bad("publish.window", "must be 1–1000"));
+        }
+        if p.receipt_window < p.window || p.receipt_window > 100_000 {
+            return Err(bad(
+                "publish.receipt_window",
+                "must be at least publish.window and at most 100000",
+            ));
+        }
+        if p.receipt_timeout_s == 0 {
+            return Err(bad("publish.receipt_timeout_s", "must be positive"));
         }
         self.mqtt.validate().map_err(|e| ConfigError::Invalid {
             key: e.key,

@@ -17,10 +17,10 @@ use clap::{Parser, Subcommand};
 use spanreid_edge::capture::replay::{Pace, ReplaySource};
 use spanreid_edge::capture::video::VideoSource;
 use spanreid_edge::capture::{FrameSource, SourceKind};
-use spanreid_edge::config::{Config, Validated};
+use spanreid_edge::config::{Config, DeleteOn, Validated};
 use spanreid_edge::metrics::Metrics;
 use spanreid_edge::passage_log::PassageLog;
-use spanreid_edge::publish::PublishSettings;
+use spanreid_edge::publish::{PublishSettings, ReceiptSettings};
 use spanreid_edge::queue::{DiskQueue, QueueSettings};
 use spanreid_edge::{metrics_http, pipeline};
 use spanreid_infer::sign::{Signer, ident};
@@ -242,6 +242,11 @@ fn publish_settings(v: &Validated) -> PublishSettings {
         window: p.window,
         max_backoff: Duration::from_secs(30),
         status_interval: Duration::from_secs(p.status_interval_s.max(1)),
+        receipts: (p.delete_on == DeleteOn::HubReceipt).then(|| ReceiptSettings {
+            key: v.key.clone(),
+            timeout: Duration::from_secs(p.receipt_timeout_s),
+            window: p.receipt_window,
+        }),
     }
 }
 
@@ -334,7 +339,7 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
         settings: v,
         signer,
         queue: Arc::new(Mutex::new(queue)),
-        metrics,
+        metrics: metrics.clone(),
         publish,
         passage_log,
         stop: signal.clone(),
@@ -351,7 +356,31 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
         fps = summary.frames as f64 / summary.seconds.max(1e-9),
         "{outcome}"
     );
+    let refusals = metrics.refusals();
+    if !refusals.is_empty() {
+        anyhow::bail!("the hub refused signatures of this run ({refusals}); see the log");
+    }
     Ok(())
+}
+
+/// Logs in to the broker as `run` would (TLS, username) and waits for its CONNACK.
+fn check_broker(v: &Validated) -> anyhow::Result<()> {
+    let m = &v.config.mqtt;
+    let options = m
+        .options(&format!("{}-check", v.config.client_id()))
+        .context("broker TLS")?;
+    let (client, mut connection) = rumqttc::Client::new(options, 4);
+    let outcome = connection.recv_timeout(Duration::from_secs(10));
+    let _ = client.disconnect();
+    match outcome {
+        Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)))) => {
+            tracing::info!(broker = %m.addr(), "broker accepts the login");
+            Ok(())
+        }
+        Ok(Ok(other)) => anyhow::bail!("broker {}: unexpected first packet {other:?}", m.addr()),
+        Ok(Err(e)) => Err(anyhow::Error::new(e).context(format!("broker {}", m.addr()))),
+        Err(_) => anyhow::bail!("broker {}: no answer within 10 s", m.addr()),
+    }
 }
 
 fn check(o: &Overrides, offline: bool) -> anyhow::Result<()> {
@@ -373,14 +402,7 @@ fn check(o: &Overrides, offline: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&v.config.queue.dir)
         .with_context(|| format!("queue dir {}", v.config.queue.dir.display()))?;
     if !offline {
-        let m = &v.config.mqtt;
-        let addr = std::net::ToSocketAddrs::to_socket_addrs(&(m.host.as_str(), m.port))
-            .with_context(|| format!("resolving broker {}", m.host))?
-            .next()
-            .with_context(|| format!("broker {} has no address", m.host))?;
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-            .with_context(|| format!("broker {addr} unreachable"))?;
-        tracing::info!(%addr, "broker reachable");
+        check_broker(&v)?;
     }
     Ok(())
 }

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use spanreid::signature::receipt::Outcome;
+
 macro_rules! counters {
     ($( $field:ident, $kind:literal, $help:literal; )*) => {
         /// Counters and gauges of one agent.
@@ -33,7 +35,14 @@ counters! {
     crops, "counter", "Crops run through the model.";
     signatures, "counter", "Signatures written to the queue.";
     signature_errors, "counter", "Passages that could not be turned into a signature.";
-    signatures_sent, "counter", "Signatures acknowledged by the broker.";
+    signatures_sent, "counter", "Signatures delivered and deleted from the queue: receipted as stored by the hub (or acknowledged by the broker with delete_on = broker_ack).";
+    refused_replay, "counter", "Signatures the hub refused: sequence already sent with other content.";
+    refused_model_mismatch, "counter", "Signatures the hub refused: computed by another model than the hub's.";
+    refused_dimension_mismatch, "counter", "Signatures the hub refused: feature dimension other than the hub's model.";
+    refused_too_old, "counter", "Signatures the hub refused: captured before its replay window.";
+    refused_from_future, "counter", "Signatures the hub refused: captured too far ahead of its clock.";
+    receipts_invalid, "counter", "Messages on the receipt topic that are not a receipt tagged with this camera's key (ignored).";
+    receipt_timeouts, "counter", "Times the oldest signature waited longer than the receipt timeout (the queue is sent again).";
     queue_depth, "gauge", "Signatures waiting in the on-disk queue.";
     queue_dropped, "counter", "Signatures dropped because the queue was full.";
     mqtt_connected, "gauge", "1 while connected to the broker.";
@@ -41,6 +50,32 @@ counters! {
 }
 
 impl Metrics {
+    /// The counter of signatures the hub refused with `outcome` (`None` for `Stored`).
+    pub fn refused(&self, outcome: Outcome) -> Option<&AtomicU64> {
+        match outcome {
+            Outcome::Stored => None,
+            Outcome::Replay => Some(&self.refused_replay),
+            Outcome::ModelMismatch => Some(&self.refused_model_mismatch),
+            Outcome::DimensionMismatch => Some(&self.refused_dimension_mismatch),
+            Outcome::TooOld => Some(&self.refused_too_old),
+            Outcome::FromFuture => Some(&self.refused_from_future),
+        }
+    }
+
+    /// `"reason: count"` of every refusal so far, comma-separated; empty when none.
+    pub fn refusals(&self) -> String {
+        use Outcome::*;
+        let mut out = String::new();
+        for o in [Replay, ModelMismatch, DimensionMismatch, TooOld, FromFuture] {
+            let n = self.refused(o).map_or(0, |c| c.load(Ordering::Relaxed));
+            if n > 0 {
+                let sep = if out.is_empty() { "" } else { ", " };
+                let _ = write!(out, "{sep}{}: {n}", o.name());
+            }
+        }
+        out
+    }
+
     /// Adds `n` to a counter.
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);

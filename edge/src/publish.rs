@@ -1,8 +1,13 @@
-//! Delivery to the broker: records are read from the on-disk queue, published with QoS 1 to
-//! `spanreid/v1/<site>/<camera>/signature`, and removed from the queue only when their
-//! PUBACK arrives. A lost connection throws the client away; the next one, after an
-//! exponential back-off, starts again from the oldest unacknowledged record, so a record is
-//! delivered at least once (the hub drops duplicates by camera and sequence number).
+//! Delivery to the hub: records are read from the on-disk queue, published with QoS 1 to
+//! `spanreid/v1/<site>/<camera>/signature`, and removed from the queue only when the hub's
+//! receipt for their sequence number arrives on `…/receipt` (tagged with the camera's key:
+//! [`spanreid::signature::receipt`]) — the hub has committed them, whatever the broker
+//! does afterwards. A broker PUBACK only moves a record to [`awaiting::Awaiting`]; with
+//! `delete_on = "broker_ack"` (no hub, e.g. a bare broker) the PUBACK removes it. A lost
+//! connection throws the client away; the next one, after an exponential back-off, starts
+//! again from the oldest record still queued, as does a receipt that does not come in
+//! time, so a record is delivered at least once (the hub drops duplicates by camera and
+//! sequence number and receipts them again).
 //! A retained status message on `…/status` says `online` (with the counters, refreshed
 //! periodically); the last will replaces it with `{"online":false}`.
 
@@ -16,7 +21,12 @@ use rumqttc::{Client, ConnectionError, Event, LastWill, MqttOptions, Outgoing, P
 
 use crate::metrics::Metrics;
 use crate::queue::{DiskQueue, QueueError};
+use spanreid::signature::receipt::Receipt;
+use spanreid::signature::{CameraKey, Envelope};
 use spanreid_service::mqtt::{MqttConnection, OptionsError};
+
+pub mod awaiting;
+use awaiting::Awaiting;
 
 /// Why the publisher stopped.
 #[derive(Debug, thiserror::Error)]
@@ -46,9 +56,28 @@ pub struct PublishSettings {
     pub max_backoff: Duration,
     /// Period of the status message.
     pub status_interval: Duration,
+    /// Delete records on the hub's receipt (`Some`) or on the broker's PUBACK (`None`).
+    pub receipts: Option<ReceiptSettings>,
+}
+
+/// How the agent waits for the hub's receipts.
+#[derive(Clone, Debug)]
+pub struct ReceiptSettings {
+    /// The camera's key: receipts are tagged with it.
+    pub key: CameraKey,
+    /// Wait this long for the receipt of the oldest acknowledged record before sending the
+    /// queue again (doubling while none comes).
+    pub timeout: Duration,
+    /// Records acknowledged by the broker and awaiting their receipt, at most.
+    pub window: usize,
 }
 
 impl PublishSettings {
+    /// Topic of the hub's receipts for this camera.
+    pub fn receipt_topic(&self) -> String {
+        format!("spanreid/v1/{}/{}/receipt", self.site, self.camera)
+    }
+
     /// Topic of the signatures.
     pub fn signature_topic(&self) -> String {
         format!("spanreid/v1/{}/{}/signature", self.site, self.camera)
@@ -166,6 +195,7 @@ pub fn run(
 ) -> Result<(), PublishError> {
     let options = settings.options()?;
     let (topic, status_topic) = (settings.signature_topic(), settings.status_topic());
+    let receipt_topic = settings.receipt_topic();
     let mut backoff = Duration::from_millis(100);
     loop {
         let (client, mut connection) = Client::new(options.clone(), 2 * settings.window + 8);
@@ -185,6 +215,9 @@ pub fn run(
                 source,
             })?;
         let mut inflight = Inflight::default();
+        let mut awaiting = settings.receipts.as_ref().map(|r| Awaiting::new(r.timeout));
+        // Sequence numbers of the records in flight to the broker.
+        let mut sequences: HashMap<u64, u64> = HashMap::new();
         let mut connected = false;
         let mut last_status: Option<Instant> = None;
         let mut acks = Vec::new();
@@ -207,10 +240,14 @@ pub fn run(
                     inflight.sent(None);
                     last_status = Some(Instant::now());
                 }
-                let room = settings.window.saturating_sub(inflight.pending());
+                let mut room = settings.window.saturating_sub(inflight.pending());
+                if let (Some(r), Some(a)) = (&settings.receipts, &awaiting) {
+                    room = room.min(r.window.saturating_sub(a.len() + inflight.pending()));
+                }
                 if room > 0 {
                     let records = lock(queue).peek_after(inflight.cursor, room)?;
                     for (id, payload) in records {
+                        let seq = sequence_of(&payload);
                         if client
                             .try_publish(&topic, QoS::AtLeastOnce, false, payload)
                             .is_err()
@@ -218,6 +255,9 @@ pub fn run(
                             break;
                         }
                         inflight.sent(Some(id));
+                        if let Some(seq) = seq {
+                            sequences.insert(id, seq);
+                        }
                     }
                 }
             }
@@ -226,6 +266,9 @@ pub fn run(
             loop {
                 match next {
                     Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                        if awaiting.is_some() {
+                            let _ = client.try_subscribe(&receipt_topic, QoS::AtLeastOnce);
+                        }
                         connected = true;
                         backoff = Duration::from_millis(100);
                         Metrics::set(&metrics.mqtt_connected, 1);
@@ -233,7 +276,17 @@ pub fn run(
                     }
                     Ok(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => inflight.went_out(pkid),
                     Ok(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
-                        acks.extend(inflight.acked(ack.pkid))
+                        if let Some(id) = inflight.acked(ack.pkid) {
+                            match (&mut awaiting, sequences.remove(&id)) {
+                                (Some(a), Some(seq)) => a.insert(seq, id, Instant::now()),
+                                _ => acks.push(id),
+                            }
+                        }
+                    }
+                    Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == receipt_topic => {
+                        if let (Some(a), Some(r)) = (&mut awaiting, &settings.receipts) {
+                            acks.extend(on_receipt(a, &r.key, &p.payload, metrics));
+                        }
                     }
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {
@@ -251,10 +304,22 @@ pub fn run(
                     Err(_) => break,
                 };
             }
+            if let Some(a) = &mut awaiting
+                && a.expired(Instant::now())
+            {
+                Metrics::add(&metrics.receipt_timeouts, 1);
+                tracing::warn!(
+                    next_wait = ?a.timeout(),
+                    "no receipt from the hub in time: sending the queue again"
+                );
+                inflight.cursor = None;
+            }
             if !acks.is_empty() {
                 let mut q = lock(queue);
                 let removed = q.ack_many(&acks)?;
-                Metrics::add(&metrics.signatures_sent, removed as u64);
+                if awaiting.is_none() {
+                    Metrics::add(&metrics.signatures_sent, removed as u64);
+                }
                 Metrics::set(&metrics.queue_depth, q.len() as u64);
                 acks.clear();
             }
@@ -276,6 +341,42 @@ pub fn run(
         }
         backoff = (backoff * 2).min(settings.max_backoff.max(Duration::from_millis(100)));
     }
+}
+
+/// The sequence number of a queued signature (the agent wrote it, so it decodes; `None`
+/// leaves the record to the broker's PUBACK).
+fn sequence_of(payload: &[u8]) -> Option<u64> {
+    Envelope::decode(payload)
+        .map(|e| e.signature().sequence)
+        .map_err(|e| tracing::warn!(error = %e, "a queued record does not decode"))
+        .ok()
+}
+
+/// Verifies a receipt and returns the records it lets go.
+fn on_receipt(a: &mut Awaiting, key: &CameraKey, payload: &[u8], metrics: &Metrics) -> Vec<u64> {
+    let receipt = match Receipt::decode(payload, key) {
+        Ok(r) => r,
+        Err(e) => {
+            Metrics::add(&metrics.receipts_invalid, 1);
+            tracing::warn!(error = %e, "ignoring a message on the receipt topic");
+            return Vec::new();
+        }
+    };
+    let settled = a.settle(&receipt);
+    if let Some(counter) = metrics.refused(receipt.outcome)
+        && !settled.records.is_empty()
+    {
+        Metrics::add(counter, settled.records.len() as u64);
+        tracing::error!(
+            reason = receipt.outcome.name(),
+            first = receipt.first,
+            last = receipt.last,
+            "the hub refused signatures"
+        );
+    } else {
+        Metrics::add(&metrics.signatures_sent, settled.records.len() as u64);
+    }
+    settled.records
 }
 
 #[cfg(test)]

@@ -75,7 +75,7 @@ fn config(dir: &Path, port: u16) -> std::path::PathBuf {
             "metrics_listen = \"127.0.0.1:{metrics}\"\n[camera]\nsite = \"s\"\nid = \"c9\"\nkey_hex = \"{KEY}\"\nreplay_dir = \"{frames}\"\n\
              [detect]\nmin_pixels = 60\nwarmup_frames = 3\n\
              [model]\nmanifest = \"{model}/manifest.toml\"\nname = \"fixture\"\n\
-             [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n[publish]\nstatus_interval_s = 1\n\
+             [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n[publish]\ndelete_on = \"broker_ack\"\nstatus_interval_s = 1\n\
              [queue]\ndir = \"{queue}\"\n",
             frames = dir.join("frames").display(),
             model = dir.join("model").display(),

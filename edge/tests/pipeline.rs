@@ -130,6 +130,7 @@ fn run_agent(
         window: 16,
         max_backoff: Duration::from_millis(500),
         status_interval: Duration::from_secs(5),
+        receipts: None,
     });
     let summary = pipeline::run(Parts {
         source,

@@ -25,6 +25,7 @@ fn settings(port: u16) -> PublishSettings {
         window: 32,
         max_backoff: Duration::from_millis(400),
         status_interval: Duration::from_millis(200),
+        receipts: None,
     }
 }
 

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use spanreid::signature::receipt::Outcome as ReceiptOutcome;
 use spanreid::signature::{CameraKey, Envelope, ModelId, Signature, WireError};
 
 use super::config::{CameraId, Settings};
@@ -90,6 +91,19 @@ pub enum Reject {
 }
 
 impl Reject {
+    /// The receipt outcome of a refused authentic signature (`None` for rejections of
+    /// messages that may not come from the camera they name: no receipt for those).
+    pub fn receipt_outcome(&self) -> Option<ReceiptOutcome> {
+        Some(match self {
+            Reject::ModelMismatch => ReceiptOutcome::ModelMismatch,
+            Reject::DimensionMismatch { .. } => ReceiptOutcome::DimensionMismatch,
+            Reject::TooOld { .. } => ReceiptOutcome::TooOld,
+            Reject::FromFuture { .. } => ReceiptOutcome::FromFuture,
+            Reject::Replay { .. } => ReceiptOutcome::Replay,
+            _ => return None,
+        })
+    }
+
     /// Stable counter name for this kind of rejection.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -137,8 +151,18 @@ impl Verifier {
         }
     }
 
-    /// Verify one message received on `topic` at hub time `now_us` (µs since the epoch).
+    /// Verify one message received on `topic` at hub time `now_us` (µs since the epoch):
+    /// [`Verifier::authenticate`], then [`Verifier::admit`].
     pub fn verify(&self, topic: &str, payload: &[u8], now_us: u64) -> Result<Signature, Reject> {
+        let sig = self.authenticate(topic, payload)?;
+        self.admit(&sig, now_us)?;
+        Ok(sig)
+    }
+
+    /// Whether the message is a signature of a configured camera, on that camera's topic,
+    /// tagged with its key: then it comes from that camera, and its sequence number may be
+    /// receipted to it.
+    pub fn authenticate(&self, topic: &str, payload: &[u8]) -> Result<Signature, Reject> {
         let (topic_site, topic_camera) =
             parse_topic(topic).ok_or_else(|| Reject::BadTopic(topic.to_owned()))?;
         let envelope = Envelope::decode(payload)?;
@@ -160,10 +184,15 @@ impl Verifier {
                 camera: id.1,
             });
         }
-        let sig = envelope.verify(key).map_err(|_| Reject::BadTag {
+        envelope.verify(key).map_err(|_| Reject::BadTag {
             site: id.0.clone(),
             camera: id.1.clone(),
-        })?;
+        })
+    }
+
+    /// Whether an authentic signature fits the hub: its model, dimension and the replay
+    /// window around `now_us`.
+    pub fn admit(&self, sig: &Signature, now_us: u64) -> Result<(), Reject> {
         if sig.model_id != self.model_id {
             return Err(Reject::ModelMismatch);
         }
@@ -184,8 +213,18 @@ impl Verifier {
                 ahead_s: (t - now_us) / 1_000_000,
             });
         }
-        Ok(sig)
+        Ok(())
     }
+
+    /// The key of a configured camera.
+    pub fn key(&self, site: &str, camera: &str) -> Option<&CameraKey> {
+        self.keys.get(&(site.to_owned(), camera.to_owned()))
+    }
+}
+
+/// Topic the hub publishes a camera's receipts on.
+pub fn receipt_topic(site: &str, camera: &str) -> String {
+    format!("spanreid/v1/{site}/{camera}/receipt")
 }
 
 /// Topic a camera publishes its signatures on.

@@ -3,7 +3,8 @@
 //!
 //! Data flow: [`mqtt`] receives messages → [`ingest`] verifies them (no I/O) →
 //! [`store`] keeps them durably in one transaction → [`matcher`] searches the other cameras'
-//! signatures → [`events`] are published and stored → the messages are acknowledged.
+//! signatures → [`events`] are published and stored → [`receipts`] tell each camera what
+//! was committed → the messages are acknowledged.
 //! [`service::Hub`] ties the pure steps together; [`run`] wires it to a broker.
 //!
 //! Depends on the core (`spanreid`: signatures, CPDM, search kernels), `spanreid-service`
@@ -22,6 +23,7 @@ pub mod index;
 pub mod ingest;
 pub mod matcher;
 pub mod mqtt;
+pub mod receipts;
 pub mod service;
 pub mod stats;
 pub mod store;

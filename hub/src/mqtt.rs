@@ -20,7 +20,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
-use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, Publish, QoS};
+use rumqttc::{
+    Client, ConnectionError, Event, MqttOptions, Outgoing, Packet, Publish, QoS, StateError,
+};
 use spanreid::clock::now_us;
 
 use super::config::MqttConnection;
@@ -41,6 +43,14 @@ pub const MAX_PACKET_BYTES: usize = 256 * 1024;
 /// break the hub's connection (and come back forever as an unacknowledged redelivery).
 const MAX_INCOMING_BYTES: usize = MAX_PACKET_BYTES + 1024;
 
+/// What the connection thread hands the processing loop.
+enum Delivery {
+    /// A message to process and acknowledge.
+    Message(Publish),
+    /// A message too large to read was discarded with the broker session.
+    Oversized,
+}
+
 /// Most messages processed in one transaction.
 const MAX_BATCH: usize = 512;
 
@@ -56,6 +66,8 @@ pub struct RunCounts {
     pub rejected: u64,
     /// Match events published.
     pub events: u64,
+    /// Receipts published (one per camera and run of sequences in a batch).
+    pub receipts: u64,
 }
 
 /// MQTT options for a client of `broker` with `client_id` (login and TLS as configured),
@@ -78,7 +90,7 @@ pub fn run<S: Store, I: GalleryIndex>(
     let mut opts = options(broker, client_id)?;
     opts.set_clean_session(false).set_manual_acks(true);
     let (client, mut connection) = Client::new(opts, REQUEST_QUEUE);
-    let (tx, rx) = mpsc::channel::<Publish>();
+    let (tx, rx) = mpsc::channel::<Delivery>();
     let addr = broker.addr();
     // Set once the caller's loop has ended, whatever the reason.
     let closing = Arc::new(AtomicBool::new(false));
@@ -89,13 +101,13 @@ pub fn run<S: Store, I: GalleryIndex>(
         thread::Builder::new()
             .name("mqtt-connection".into())
             .spawn(move || {
-                for event in connection.iter() {
+                while let Ok(event) = connection.recv() {
                     match event {
                         Ok(Event::Incoming(Packet::Publish(p))) => {
                             // Once the caller is done the message is dropped unacknowledged,
                             // and the loop goes on until the acks queued before the
                             // disconnect have gone out with it.
-                            let _ = tx.send(p);
+                            let _ = tx.send(Delivery::Message(p));
                         }
                         // The DISCONNECT (and the acks queued before it) may still sit in
                         // the write buffer: keep polling until the broker closes the
@@ -103,14 +115,34 @@ pub fn run<S: Store, I: GalleryIndex>(
                         Ok(Event::Outgoing(Outgoing::Disconnect)) => {}
                         Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                             tracing::info!(addr = %conn_addr, session = ack.session_present, "connected");
-                            if !ack.session_present {
-                                let sub = client.try_subscribe(SIGNATURE_FILTER, QoS::AtLeastOnce);
-                                if let Err(e) = sub {
-                                    tracing::warn!(error = %e, "cannot queue the subscription");
-                                }
+                            // After a clean start (below) the next reconnects keep the
+                            // session again.
+                            connection.eventloop.mqtt_options.set_clean_session(false);
+                            // Subscribe on every connection, session or not: a session
+                            // may exist without the subscription (a hub stopped before its
+                            // SUBACK), and subscribing again keeps what the session queued.
+                            let sub = client.try_subscribe(SIGNATURE_FILTER, QoS::AtLeastOnce);
+                            if let Err(e) = sub {
+                                tracing::warn!(error = %e, "cannot queue the subscription");
                             }
                         }
                         Ok(_) => {}
+                        Err(ConnectionError::MqttState(StateError::Deserialization(
+                            rumqttc::Error::PayloadSizeLimitExceeded(bytes),
+                        ))) => {
+                            // The broker would send it again on every reconnect, for ever:
+                            // start a clean session, dropping what the broker queued for the
+                            // hub. Nothing is lost: edges send again what no receipt covers.
+                            tracing::warn!(
+                                addr = %conn_addr,
+                                bytes,
+                                limit = MAX_INCOMING_BYTES,
+                                "a message larger than any signature: discarding the broker \
+                                 session to get past it (edges send again what it held)"
+                            );
+                            connection.eventloop.mqtt_options.set_clean_session(true);
+                            let _ = tx.send(Delivery::Oversized);
+                        }
                         Err(e) => {
                             if closing.load(Ordering::Relaxed) {
                                 break;
@@ -138,12 +170,25 @@ pub fn run<S: Store, I: GalleryIndex>(
                 break Err(HubError::from(MqttError::Broker { addr, message }));
             }
         };
-        let mut publishes = vec![first];
-        while publishes.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => publishes.push(p),
-                Err(_) => break,
+        let mut publishes = Vec::new();
+        let mut oversized = 0;
+        let mut next = Some(first);
+        while let Some(delivery) = next.take() {
+            match delivery {
+                Delivery::Message(p) => publishes.push(p),
+                Delivery::Oversized => oversized += 1,
             }
+            if publishes.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if oversized > 0
+            && let Err(e) = hub.count("oversized", oversized)
+        {
+            break Err(e.into());
+        }
+        if publishes.is_empty() {
+            continue;
         }
         if let Err(e) = process_and_ack(hub, &client, &publishes, &mut counts) {
             break Err(e);
@@ -188,6 +233,17 @@ fn process_and_ack<S: Store, I: GalleryIndex>(
             .publish(MATCH_TOPIC, QoS::AtLeastOnce, false, json)
             .map_err(MqttError::from)?;
         counts.events += 1;
+    }
+    for r in &result.receipts {
+        client
+            .publish(
+                r.topic.as_str(),
+                QoS::AtLeastOnce,
+                false,
+                r.payload.to_vec(),
+            )
+            .map_err(MqttError::from)?;
+        counts.receipts += 1;
     }
     for p in publishes {
         client.ack(p).map_err(MqttError::from)?;

@@ -9,7 +9,9 @@ use super::events::{MatchEvent, RankedCandidate, SignatureRef};
 use super::index::GalleryIndex;
 use super::ingest::{Reject, Verifier};
 use super::matcher::{Candidate, Matcher};
+use super::receipts::{ReceiptBook, ReceiptMessage};
 use super::store::{InsertOutcome, MatchRecord, NewSignature, Store};
+use spanreid::signature::receipt::Outcome as ReceiptOutcome;
 use spanreid::signature::{ModelId, Signature};
 use spanreid_infer::calibration::MatchCalibration;
 
@@ -40,6 +42,8 @@ pub struct BatchResult {
     pub events: Vec<MatchEvent>,
     /// Ids evicted by this batch.
     pub evicted: Vec<i64>,
+    /// Receipts to publish, once the batch has committed (it has when `process` returns).
+    pub receipts: Vec<ReceiptMessage>,
 }
 
 /// Seconds between age-based eviction passes (capacity is enforced every batch).
@@ -91,8 +95,21 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
         let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(batch.len());
         let mut verified: Vec<(usize, Signature)> = Vec::new();
         let mut rejects: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut book = ReceiptBook::default();
         for (i, msg) in batch.iter().enumerate() {
-            match self.verifier.verify(&msg.topic, &msg.payload, now_us) {
+            let checked = self
+                .verifier
+                .authenticate(&msg.topic, &msg.payload)
+                .and_then(|sig| match self.verifier.admit(&sig, now_us) {
+                    Ok(()) => Ok(sig),
+                    Err(reject) => {
+                        if let Some(outcome) = reject.receipt_outcome() {
+                            book.add(&sig, outcome);
+                        }
+                        Err(reject)
+                    }
+                });
+            match checked {
                 Ok(sig) => {
                     verified.push((i, sig));
                     outcomes.push(None);
@@ -133,6 +150,13 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
         let mut events = Vec::new();
         let inserted = newly_inserted(&verified, &stored);
         for ((i, sig), outcome) in verified.iter().zip(stored) {
+            book.add(
+                sig,
+                match outcome {
+                    InsertOutcome::Replay => ReceiptOutcome::Replay,
+                    _ => ReceiptOutcome::Stored,
+                },
+            );
             outcomes[*i] = Some(match outcome {
                 InsertOutcome::Inserted(id) => Outcome::Stored(id),
                 InsertOutcome::Duplicate(id) => Outcome::Stored(id),
@@ -160,7 +184,16 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             outcomes,
             events,
             evicted,
+            receipts: book.finish(&self.verifier),
         })
+    }
+
+    /// Adds `n` to the reject counter `reason` (for messages the connection discarded
+    /// before they could be processed).
+    pub fn count(&mut self, reason: &str, n: u64) -> Result<(), StoreError> {
+        self.store
+            .insert_batch(&[], &[(reason, n)], &mut |_| Vec::new())
+            .map(|_| ())
     }
 
     fn event(

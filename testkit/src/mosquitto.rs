@@ -25,6 +25,32 @@ impl Mosquitto {
         Self::start_with("persistence false\n", "")
     }
 
+    /// In memory, queueing at most `max_queued` messages per offline session and dropping
+    /// the rest (as mosquitto's default limit of 1000 does): a broker that loses messages
+    /// it has acknowledged to their publisher.
+    pub fn start_dropping(max_queued: usize) -> Self {
+        Self::start_with(
+            &format!("persistence false\nmax_queued_messages {max_queued}\n"),
+            "",
+        )
+    }
+
+    /// In memory, refusing anonymous clients: the logins of the mosquitto `password_file`
+    /// `passwd` with the topic rules of `acl_file` `acl`, each client's id forced to its
+    /// username (as `deploy/mosquitto/mosquitto.conf` sets up a production broker).
+    pub fn start_with_logins(passwd: &Path, acl: &Path) -> Self {
+        // `user root`: started by root, mosquitto would read the password file as user
+        // `mosquitto`, who cannot enter the test's private temporary directory (no effect
+        // when not started by root).
+        let rules = format!(
+            "persistence false\nallow_anonymous false\nuse_username_as_clientid true\n\
+             user root\npassword_file {}\nacl_file {}\n",
+            passwd.display(),
+            acl.display()
+        );
+        Self::start_with(&rules, "")
+    }
+
     /// Like [`Mosquitto::start`], but the listener only speaks TLS with `certs`.
     pub fn start_tls(certs: &TestCerts) -> Self {
         let tls = format!(
@@ -46,7 +72,8 @@ impl Mosquitto {
         Self::start_with(&persistence, "")
     }
 
-    fn start_with(persistence: &str, listener_options: &str) -> Self {
+    /// `global` options come after the defaults (and so override them).
+    fn start_with(global: &str, listener_options: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
@@ -54,8 +81,8 @@ impl Mosquitto {
             &conf,
             format!(
                 "listener {port} 127.0.0.1\n{listener_options}allow_anonymous true\n\
-                 {persistence}max_inflight_messages 100\nmax_queued_messages 100000\n\
-                 max_packet_size 1000000\nlog_dest none\n"
+                 max_inflight_messages 100\nmax_queued_messages 100000\n\
+                 max_packet_size 1000000\nlog_dest none\n{global}"
             ),
         )
         .unwrap();

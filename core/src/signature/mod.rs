@@ -3,10 +3,12 @@
 //! A signature holds the four SPAN feature vectors (global, front, rear, side) quantised to
 //! int8 with one scale each, the three view area ratios CPDM needs, and where and when the
 //! vehicle was seen. On the wire it is a postcard body followed by an HMAC-SHA256 tag keyed
-//! per camera; see [`wire`] for the layout and [`auth`] for why HMAC.
+//! per camera; see [`wire`] for the layout and [`auth`] for why HMAC. The hub answers with
+//! [`receipt`]s, tagged with the same key, once it has committed a camera's signatures.
 
 pub mod auth;
 pub mod quant;
+pub mod receipt;
 #[cfg(test)]
 mod tests;
 pub mod wire;
@@ -19,6 +21,7 @@ use crate::part::PARTS;
 
 pub use auth::{AuthError, CameraKey, TAG_LEN, Tag};
 pub use quant::{QuantError, QuantizedFeature};
+pub use receipt::{Receipt, ReceiptError};
 pub use wire::{Envelope, FORMAT_VERSION, MAX_ENCODED_LEN, WireError};
 
 /// Capacity of each feature vector: the largest feature dimension a model may use.
