@@ -261,10 +261,20 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
     let publisher = match publish {
         Some(p) => {
             let (q, m, c) = (queue.clone(), metrics.clone(), control.clone());
+            let stop = stop.clone();
             Some(
                 std::thread::Builder::new()
                     .name("publish".into())
-                    .spawn(move || publish::run(&p, &q, &m, &c))
+                    .spawn(move || {
+                        let result = publish::run(&p, &q, &m, &c);
+                        if let Err(e) = &result {
+                            // Capturing on with no one to deliver would only fill the
+                            // queue: the agent stops, and exits with this error.
+                            tracing::error!(error = %e, "the publisher failed; stopping");
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        result
+                    })
                     .map_err(spawn_err)?,
             )
         }

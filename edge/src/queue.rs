@@ -22,7 +22,7 @@ pub use crate::record::MAX_RECORD;
 use crate::record::{HEADER, frame, scan, u64_at};
 
 mod files;
-use files::{io_err, read_valid, segment_path, sync_dir};
+use files::{io_err, lock_dir, read_valid, segment_path, sync_dir};
 
 const ACKED: u8 = 1;
 const DROPPED: u8 = 2;
@@ -42,6 +42,12 @@ pub enum QueueError {
     /// A payload is larger than [`MAX_RECORD`].
     #[error("record of {0} bytes exceeds the {MAX_RECORD}-byte limit")]
     TooLarge(usize),
+    /// Another process has the queue open.
+    #[error(
+        "queue directory {0} is in use by another process (a second agent on the same \
+         [queue] dir?); each agent needs its own"
+    )]
+    Locked(PathBuf),
     /// A record read back differs from what the index expects.
     #[error("queue file {path} at offset {offset}: record damaged")]
     Damaged {
@@ -97,12 +103,15 @@ pub struct DiskQueue {
     acks_entries: usize,
     next_id: u64,
     dropped: u64,
+    /// Held (an exclusive `flock`) while the queue is open.
+    _lock: File,
 }
 
 impl DiskQueue {
     /// Opens (creating if needed) the queue in `dir` and recovers its records.
     pub fn open(dir: &Path, settings: QueueSettings) -> Result<(Self, Recovery), QueueError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lock = lock_dir(dir)?;
         let mut rec = Recovery::default();
         let acks_path = dir.join("acks.log");
         let mut removed = HashSet::new();
@@ -182,6 +191,7 @@ impl DiskQueue {
             acks_entries: 0,
             next_id,
             dropped: 0,
+            _lock: lock,
         };
         q.compact()?;
         Ok((q, rec))

@@ -158,3 +158,19 @@ fn oversized_records_are_refused() {
     assert!(q.push(&big).is_err());
     assert!(q.is_empty());
 }
+
+#[test]
+fn a_second_opener_of_the_same_directory_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut q, _) = DiskQueue::open(dir.path(), settings(10)).unwrap();
+    q.push(b"kept").unwrap();
+    let err = DiskQueue::open(dir.path(), settings(10)).unwrap_err();
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+    drop(q);
+    let (q, rec) = DiskQueue::open(dir.path(), settings(10)).unwrap();
+    assert_eq!(rec.pending, 1);
+    assert_eq!(payloads(&q), [b"kept".to_vec()]);
+}

@@ -1,5 +1,5 @@
 //! File helpers of the queue: error context, segment names, reading a file up to its last
-//! valid record (cutting a torn tail), and syncing the directory.
+//! valid record (cutting a torn tail), syncing the directory, and its lock.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -46,4 +46,21 @@ pub(super) fn sync_dir(dir: &Path) -> Result<(), QueueError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err(dir))
+}
+
+/// Takes the queue directory's lock file (`lock`) exclusively, failing at once with
+/// [`QueueError::Locked`] when another process holds it. The lock goes with the file.
+pub(super) fn lock_dir(dir: &Path) -> Result<File, QueueError> {
+    let path = dir.join("lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(QueueError::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(source)) => Err(QueueError::Io { path, source }),
+    }
 }
