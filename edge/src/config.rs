@@ -74,6 +74,10 @@ pub struct CameraConfig {
     /// Replay and video: `true` paces frames (at `fps`, or a video's own rate), `false` runs
     /// as fast as possible.
     pub replay_realtime: bool,
+    /// Replay and video, not paced: let capture times run ahead of the wall clock (a hub
+    /// refuses signatures further ahead than its `max_future_s`). Off: a fast replay waits
+    /// for the clock once its timestamps reach it.
+    pub replay_ahead_of_clock: bool,
     /// Replay and video: capture time of the first frame, µs since the Unix epoch; 0 stamps it with
     /// the start time of the run. Set it to align several replayed cameras on one clock.
     pub replay_start_us: u64,
@@ -101,6 +105,7 @@ impl Default for CameraConfig {
             video_file: PathBuf::from("camera.mp4"),
             ffmpeg: PathBuf::from("ffmpeg"),
             replay_realtime: false,
+            replay_ahead_of_clock: false,
             replay_start_us: 0,
             device: "/dev/video0".into(),
             pixel_format: PixelFormat::Yuyv,

@@ -132,7 +132,10 @@ fn main() -> ExitCode {
         Err(err) => {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("edge-agent: {err:#}");
+                eprintln!(
+                    "edge-agent: {}",
+                    spanreid_service::report::error_line(err.as_ref())
+                );
             }
             ExitCode::FAILURE
         }
@@ -187,6 +190,8 @@ fn open_source(v: &Validated) -> anyhow::Result<Box<dyn FrameSource>> {
         SourceKind::Replay | SourceKind::Video => {
             let pace = if c.replay_realtime {
                 Pace::RealTime { fps: c.fps }
+            } else if c.replay_ahead_of_clock {
+                Pace::AheadOfClock { fps: c.fps }
             } else {
                 Pace::Fast { fps: c.fps }
             };

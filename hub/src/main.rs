@@ -85,10 +85,7 @@ fn main() -> ExitCode {
         Err(e) => {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("error: {e}");
-                for cause in e.chain().skip(1) {
-                    eprintln!("  caused by: {cause}");
-                }
+                eprintln!("hub: {}", spanreid_service::report::error_line(e.as_ref()));
             }
             ExitCode::FAILURE
         }

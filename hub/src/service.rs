@@ -79,8 +79,20 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             matching: cfg.matching.enabled,
             calibration: settings.calibration.clone(),
         };
+        let mut other_model = 0usize;
         for stored in hub.store.load_all()? {
-            hub.matcher.insert(stored.id, &stored.signature);
+            if stored.signature.model_id == hub.model_id {
+                hub.matcher.insert(stored.id, &stored.signature);
+            } else {
+                other_model += 1;
+            }
+        }
+        if other_model > 0 {
+            // After a model change: one line, not one per row.
+            tracing::warn!(
+                rows = other_model,
+                "stored signatures of another model stay in the database but are not searched"
+            );
         }
         tracing::info!(
             signatures = hub.matcher.len(),

@@ -33,6 +33,18 @@ struct Edge {
 
 impl Edge {
     fn start(dir: &std::path::Path, settings: &Settings, port: u16, receipts: bool) -> Self {
+        Self::start_at(dir, settings, port, receipts, now_us(), N)
+    }
+
+    /// Like [`Edge::start`], with `n` signatures captured at `t_us`.
+    fn start_at(
+        dir: &std::path::Path,
+        settings: &Settings,
+        port: u16,
+        receipts: bool,
+        t_us: u64,
+        n: usize,
+    ) -> Self {
         let (mut q, _) = DiskQueue::open(
             &dir.join("queue"),
             QueueSettings {
@@ -41,10 +53,9 @@ impl Edge {
             },
         )
         .unwrap();
-        let bank = IdentityBank::new(N, DIM, 5);
-        let now = now_us();
-        for i in 0..N {
-            let (_, payload) = signed(&sighting(&bank, settings, i, 0, i as u64 + 1, now), 0);
+        let bank = IdentityBank::new(n, DIM, 5);
+        for i in 0..n {
+            let (_, payload) = signed(&sighting(&bank, settings, i, 0, i as u64 + 1, t_us), 0);
             q.push(&payload).unwrap();
         }
         let publish_settings = PublishSettings {
@@ -139,7 +150,9 @@ fn the_embedded_broker_dying_with_the_hub_loses_nothing() {
     let args = ["run", "--embedded-broker", "--config"];
     let mut hub = spawn_hub(&args, &config);
     wait_listening(port);
-    let edge = Edge::start(dir.path(), &settings, port, true);
+    // Enough that the kill comes in the middle of ingest.
+    let n = 3000;
+    let edge = Edge::start_at(dir.path(), &settings, port, true, now_us(), n);
     wait_for(&settings.config.db, "ingest under way", |s| {
         s.signatures > 30
     });
@@ -153,11 +166,11 @@ fn the_embedded_broker_dying_with_the_hub_loses_nothing() {
     hub.kill().unwrap();
     hub.wait().unwrap();
     assert!(
-        at_kill < N,
+        at_kill < n,
         "the kill came before the end ({at_kill} stored)"
     );
     assert_eq!(left, 0, "the queue drained");
-    assert_eq!(stored, (1..=N as u64).collect::<BTreeSet<_>>());
+    assert_eq!(stored, (1..=n as u64).collect::<BTreeSet<_>>());
 }
 
 #[test]
@@ -246,4 +259,33 @@ fn an_oversized_message_neither_stops_ingest_nor_loses_what_follows() {
         .stats()
         .unwrap();
     assert_eq!(counter(&stats, "oversized"), 1);
+}
+
+#[test]
+fn signatures_the_hub_refuses_leave_the_queue_counted_by_reason() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path(), broker.port, "hub-refuses");
+    let hub = RunningHub::start(&settings);
+    // Two days old: outside the hub's 24 h replay window.
+    let old = now_us() - 48 * 3_600_000_000;
+    let edge = Edge::start_at(dir.path(), &settings, broker.port, true, old, N);
+    let metrics = edge.metrics.clone();
+    let left = edge.drain(Duration::from_secs(60));
+    hub.stop();
+    assert_eq!(left, 0, "refused signatures leave the queue");
+    assert_eq!(
+        metrics
+            .refused_too_old
+            .load(std::sync::atomic::Ordering::Relaxed),
+        N as u64
+    );
+    assert_eq!(
+        metrics
+            .signatures_sent
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert_eq!(metrics.refusals(), format!("too_old: {N}"));
+    assert!(stored_sequences(&settings).is_empty());
 }

@@ -4,6 +4,7 @@
 //!   the rumqttc options it makes.
 //! - `tls` (feature `tls`, default): MQTT over TLS with rustls on the `ring` provider (CA file, optional client
 //!   certificate).
+//! - [`report`]: an error and its causes on one line, each cause said once.
 //! - [`secret`]: configuration secrets (camera keys, broker passwords) that `Debug` never
 //!   shows.
 //! - [`shutdown`]: a clean stop on SIGINT/SIGTERM (a second signal exits at once).
@@ -13,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod mqtt;
+pub mod report;
 pub mod secret;
 pub mod shutdown;
 #[cfg(feature = "tls")]

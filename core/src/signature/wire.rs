@@ -210,11 +210,13 @@ impl<'a> Envelope<'a> {
     /// Parse `bytes` and check the format's rules; the tag is not checked yet.
     pub fn decode(bytes: &'a [u8]) -> Result<Self, WireError> {
         let (&version, body_rest) = bytes.split_first().ok_or(WireError::Empty)?;
-        if version != FORMAT_VERSION {
-            return Err(WireError::UnsupportedVersion { found: version });
-        }
+        // Size first: a payload longer than any signature of any version is `Oversized`,
+        // whatever its first byte.
         if bytes.len() > MAX_ENCODED_LEN {
             return Err(WireError::Oversized { len: bytes.len() });
+        }
+        if version != FORMAT_VERSION {
+            return Err(WireError::UnsupportedVersion { found: version });
         }
         let (signature, rest) =
             postcard::take_from_bytes::<Signature>(body_rest).map_err(WireError::Malformed)?;

@@ -16,8 +16,16 @@ pub enum Pace {
         /// Frames per second.
         fps: f32,
     },
-    /// As fast as the pipeline takes frames; timestamps still advance by `1/fps`.
+    /// As fast as the pipeline takes frames, timestamps advancing by `1/fps`, but a frame is
+    /// not handed out before the wall clock reaches its timestamp: capture times never run
+    /// ahead of the clock (a hub refuses signatures from the future).
     Fast {
+        /// Frames per second the timestamps assume.
+        fps: f32,
+    },
+    /// As fast as the pipeline takes frames, timestamps running ahead of the clock if they
+    /// will (`[camera] replay_ahead_of_clock = true`).
+    AheadOfClock {
         /// Frames per second the timestamps assume.
         fps: f32,
     },
@@ -27,21 +35,36 @@ impl Pace {
     /// Frames per second the pace and the timestamps assume.
     pub fn fps(self) -> f32 {
         match self {
-            Pace::RealTime { fps } | Pace::Fast { fps } => fps,
+            Pace::RealTime { fps } | Pace::Fast { fps } | Pace::AheadOfClock { fps } => fps,
         }
     }
 
-    /// In real time, sleeps until frame `index` is due, counted from `started` (set at the
-    /// first call); returns at once when fast.
-    pub fn wait_for(self, started: &mut Option<Instant>, index: u64) {
-        if let Pace::RealTime { fps } = self {
-            let started = *started.get_or_insert_with(Instant::now);
-            let due = started + Duration::from_secs_f64(index as f64 / f64::from(fps));
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
+    /// Waits until frame `index`, stamped `time_us`, is due: in real time `index / fps`
+    /// after `started` (set at the first call); when fast, until the wall clock reaches
+    /// `time_us`; ahead of the clock, not at all.
+    pub fn wait_for(self, started: &mut Option<Instant>, index: u64, time_us: u64) {
+        match self {
+            Pace::RealTime { fps } => {
+                let started = *started.get_or_insert_with(Instant::now);
+                let due = started + Duration::from_secs_f64(index as f64 / f64::from(fps));
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
             }
+            Pace::Fast { .. } => {
+                let now = spanreid::clock::now_us();
+                if time_us > now {
+                    std::thread::sleep(Duration::from_micros(time_us - now));
+                }
+            }
+            Pace::AheadOfClock { .. } => {}
         }
+    }
+
+    /// Timestamp of frame `index` of a run starting at `start_us`.
+    pub fn stamp(self, start_us: u64, index: u64) -> u64 {
+        start_us + (index as f64 * 1e6 / f64::from(self.fps())) as u64
     }
 }
 
@@ -109,7 +132,8 @@ impl FrameSource for ReplaySource {
         while self.next < self.files.len() {
             let index = self.next;
             self.next += 1;
-            self.pace.wait_for(&mut self.started, index as u64);
+            let time_us = self.pace.stamp(self.start_us, index as u64);
+            self.pace.wait_for(&mut self.started, index as u64, time_us);
             let path = &self.files[index];
             let name = path
                 .file_name()
@@ -118,11 +142,10 @@ impl FrameSource for ReplaySource {
             match image::open(path) {
                 Ok(img) => {
                     let rgb = img.to_rgb8();
-                    let step_us = 1e6 / f64::from(self.pace.fps());
                     return Ok(Some(Frame {
                         index: index as u64,
                         name,
-                        time_us: self.start_us + (index as f64 * step_us) as u64,
+                        time_us,
                         width: rgb.width(),
                         height: rgb.height(),
                         rgb: rgb.into_raw(),
@@ -172,6 +195,27 @@ mod tests {
         assert_eq!((seen[2].0.as_str(), seen[2].1), ("000010.jpg", 3));
         assert_eq!(src.decode_errors(), 1);
         assert!(!src.is_live());
+    }
+
+    #[test]
+    fn a_fast_replay_never_stamps_a_frame_ahead_of_the_clock_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..4 {
+            image::RgbImage::new(2, 2)
+                .save(dir.path().join(format!("{i:06}.png")))
+                .unwrap();
+        }
+        // Stamped from now at 20 fps: frame 3 is due 150 ms from now.
+        let start = spanreid::clock::now_us();
+        let mut src = ReplaySource::open(dir.path(), Pace::Fast { fps: 20.0 }, start).unwrap();
+        while let Some(f) = src.next_frame().unwrap() {
+            assert!(f.time_us <= spanreid::clock::now_us(), "frame {}", f.index);
+        }
+        let start = spanreid::clock::now_us() + 3_600_000_000;
+        let pace = Pace::AheadOfClock { fps: 20.0 };
+        let mut src = ReplaySource::open(dir.path(), pace, start).unwrap();
+        let first = src.next_frame().unwrap().unwrap();
+        assert!(first.time_us > spanreid::clock::now_us());
     }
 
     #[test]

@@ -119,6 +119,7 @@ impl VideoSource {
         let pace = match (pace, info.fps) {
             (Pace::RealTime { .. }, Some(fps)) => Pace::RealTime { fps },
             (Pace::Fast { .. }, Some(fps)) => Pace::Fast { fps },
+            (Pace::AheadOfClock { .. }, Some(fps)) => Pace::AheadOfClock { fps },
             (pace, None) => pace,
         };
         let mut child = Command::new(ffmpeg)
@@ -212,12 +213,12 @@ impl FrameSource for VideoSource {
         }
         let index = self.next;
         self.next += 1;
-        self.pace.wait_for(&mut self.started, index);
-        let step_us = 1e6 / f64::from(self.pace.fps());
+        let time_us = self.pace.stamp(self.start_us, index);
+        self.pace.wait_for(&mut self.started, index, time_us);
         Ok(Some(Frame {
             index,
             name: format!("{}#{index}", self.path.display()),
-            time_us: self.start_us + (index as f64 * step_us) as u64,
+            time_us,
             width: w,
             height: h,
             rgb,

@@ -251,7 +251,13 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (id, payload) = row.map_err(self.err("load gallery"))?;
-            out.push(self.decode_row(id, &payload)?);
+            // A damaged row stays in the database (for an audit), out of the index.
+            match self.decode_row(id, &payload) {
+                Ok(stored) => out.push(stored),
+                Err(e) => {
+                    tracing::error!(id, error = %e, "stored signature does not decode; skipped")
+                }
+            }
         }
         Ok(out)
     }

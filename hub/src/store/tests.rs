@@ -74,6 +74,27 @@ fn stores_reloads_and_tells_duplicates_from_replays() {
 }
 
 #[test]
+fn a_damaged_row_is_skipped_on_load_and_kept_in_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.sqlite");
+    let (a, b) = (sig("c1", 1, 100), sig("c2", 1, 200));
+    insert(&mut SqliteStore::open(&path).unwrap(), &[a, b.clone()]);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE signatures SET payload = x'00ff' WHERE id = 1", [])
+        .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path).unwrap();
+    let all = store.load_all().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].signature, b.0);
+    assert_eq!(
+        store.stats().unwrap().signatures,
+        2,
+        "the damaged row is kept"
+    );
+}
+
+#[test]
 fn evicts_by_age_then_capacity_and_rejects_evicted_sequences() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.sqlite");
