@@ -106,6 +106,15 @@ impl Edge {
     }
 }
 
+/// The edge's queue drained (`left` records) and the hub stored sequences `1..=n`.
+fn assert_all_stored(settings: &Settings, left: usize, n: usize) {
+    assert_eq!(left, 0, "the queue drained");
+    assert_eq!(
+        stored_sequences(settings),
+        (1..=n as u64).collect::<BTreeSet<_>>()
+    );
+}
+
 fn stored_sequences(settings: &Settings) -> BTreeSet<u64> {
     SqliteStore::open(&settings.config.db)
         .unwrap()
@@ -162,15 +171,13 @@ fn the_embedded_broker_dying_with_the_hub_loses_nothing() {
     thread::sleep(Duration::from_millis(500));
     let mut hub = spawn_hub(&args, &config);
     let left = edge.drain(Duration::from_secs(60));
-    let stored = stored_sequences(&settings);
     hub.kill().unwrap();
     hub.wait().unwrap();
     assert!(
         at_kill < n,
         "the kill came before the end ({at_kill} stored)"
     );
-    assert_eq!(left, 0, "the queue drained");
-    assert_eq!(stored, (1..=n as u64).collect::<BTreeSet<_>>());
+    assert_all_stored(&settings, left, n);
 }
 
 #[test]
@@ -194,11 +201,7 @@ fn a_broker_dropping_what_it_queued_for_a_stopped_hub_loses_nothing() {
     let hub = RunningHub::start(&settings);
     let left = edge.drain(Duration::from_secs(60));
     hub.stop();
-    assert_eq!(left, 0, "the queue drained");
-    assert_eq!(
-        stored_sequences(&settings),
-        (1..=N as u64).collect::<BTreeSet<_>>()
-    );
+    assert_all_stored(&settings, left, N);
 }
 
 #[test]
@@ -249,11 +252,7 @@ fn an_oversized_message_neither_stops_ingest_nor_loses_what_follows() {
     let hub = RunningHub::start(&settings);
     let left = edge.drain(Duration::from_secs(60));
     hub.stop();
-    assert_eq!(left, 0, "the queue drained");
-    assert_eq!(
-        stored_sequences(&settings),
-        (1..=N as u64).collect::<BTreeSet<_>>()
-    );
+    assert_all_stored(&settings, left, N);
     let stats = SqliteStore::open(&settings.config.db)
         .unwrap()
         .stats()
