@@ -368,26 +368,6 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Logs in to the broker as `run` would (TLS, username) and waits for its CONNACK.
-fn check_broker(v: &Validated) -> anyhow::Result<()> {
-    let m = &v.config.mqtt;
-    let options = m
-        .options(&format!("{}-check", v.config.client_id()))
-        .context("broker TLS")?;
-    let (client, mut connection) = rumqttc::Client::new(options, 4);
-    let outcome = connection.recv_timeout(Duration::from_secs(10));
-    let _ = client.disconnect();
-    match outcome {
-        Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)))) => {
-            tracing::info!(broker = %m.addr(), "broker accepts the login");
-            Ok(())
-        }
-        Ok(Ok(other)) => anyhow::bail!("broker {}: unexpected first packet {other:?}", m.addr()),
-        Ok(Err(e)) => Err(anyhow::Error::new(e).context(format!("broker {}", m.addr()))),
-        Err(_) => anyhow::bail!("broker {}: no answer within 10 s", m.addr()),
-    }
-}
-
 fn check(o: &Overrides, offline: bool) -> anyhow::Result<()> {
     let v = load_config(o)?;
     tracing::info!("config valid");
@@ -407,7 +387,10 @@ fn check(o: &Overrides, offline: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&v.config.queue.dir)
         .with_context(|| format!("queue dir {}", v.config.queue.dir.display()))?;
     if !offline {
-        check_broker(&v)?;
+        // The login `run` would use (TLS, username), under its own client id.
+        let client_id = format!("{}-check", v.config.client_id());
+        spanreid_service::login::check_login(&v.config.mqtt, &client_id, Duration::from_secs(10))?;
+        tracing::info!(broker = %v.config.mqtt.addr(), "broker accepts the login");
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //!   the rumqttc options it makes.
 //! - `tls` (feature `tls`, default): MQTT over TLS with rustls on the `ring` provider (CA file, optional client
 //!   certificate).
+//! - [`login`]: one broker login tried up to its CONNACK (the services' `check`).
 //! - [`report`]: an error and its causes on one line, each cause said once.
 //! - [`secret`]: configuration secrets (camera keys, broker passwords) that `Debug` never
 //!   shows.
@@ -13,6 +14,7 @@
 //! other.
 #![deny(missing_docs)]
 
+pub mod login;
 pub mod mqtt;
 pub mod report;
 pub mod secret;

@@ -254,9 +254,7 @@ impl Store for SqliteStore {
             // A damaged row stays in the database (for an audit), out of the index.
             match self.decode_row(id, &payload) {
                 Ok(stored) => out.push(stored),
-                Err(e) => {
-                    tracing::error!(id, error = %e, "stored signature does not decode; skipped")
-                }
+                Err(e) => tracing::error!(id, error = %e, "stored row does not decode; skipped"),
             }
         }
         Ok(out)
