@@ -157,6 +157,7 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
                 format!("127.0.0.1:{}", cfg.mqtt.port)
                     .parse()
                     .map_err(|_| super::ConfigError::Invalid("embedded broker address".into()))?,
+                &[],
             )?;
             thread::sleep(Duration::from_millis(300));
         }

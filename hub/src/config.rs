@@ -13,6 +13,8 @@ use super::error::ConfigError;
 use spanreid::signature::{CameraKey, MAX_DIM, MODEL_ID_LEN, ModelId};
 use spanreid_infer::calibration::MatchCalibration;
 
+mod embedded;
+pub use embedded::BrokerLogin;
 pub use spanreid_service::mqtt::MqttConnection;
 pub use spanreid_service::secret::Secret;
 
@@ -27,6 +29,9 @@ pub struct HubConfig {
     /// Run an MQTT broker inside the hub, listening on `[mqtt] host:port`, instead of
     /// connecting to one (plain TCP, for one machine and demos).
     pub embedded_broker: bool,
+    /// Logins the embedded broker admits (none: any client; then it may only listen on
+    /// loopback).
+    pub embedded_broker_logins: Vec<BrokerLogin>,
     /// The model every accepted signature must come from.
     pub model: ModelConfig,
     /// Replay protection.
@@ -122,6 +127,7 @@ impl Default for HubConfig {
             db: PathBuf::from("hub.sqlite"),
             mqtt: MqttConnection::default(),
             embedded_broker: false,
+            embedded_broker_logins: Vec::new(),
             model: ModelConfig::default(),
             ingest: IngestConfig::default(),
             gallery: GalleryConfig::default(),
@@ -339,20 +345,7 @@ impl HubConfig {
         self.mqtt
             .validate()
             .map_err(|e| ConfigError::Invalid(format!("{}: {}", e.key, e.message)))?;
-        if self.embedded_broker && self.mqtt.tls_ca.is_some() {
-            return Err(ConfigError::Invalid(
-                "the embedded broker listens without TLS: drop mqtt.tls_* or embedded_broker"
-                    .into(),
-            ));
-        }
-        let embedded_listen = if self.embedded_broker {
-            let addr = self.mqtt.addr();
-            Some(addr.parse().map_err(|_| {
-                ConfigError::Invalid(format!("embedded broker address {addr:?} is not ip:port"))
-            })?)
-        } else {
-            None
-        };
+        let embedded_listen = embedded::listen_address(&self)?;
         Ok(Settings {
             config: self,
             model_id,

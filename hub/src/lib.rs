@@ -55,7 +55,7 @@ pub fn run(settings: &Settings, stop: &Arc<AtomicBool>) -> Result<mqtt::RunCount
         tracing::warn!("no cameras configured: every signature will be rejected");
     }
     if let Some(listen) = settings.embedded_listen {
-        broker::spawn(listen)?;
+        broker::spawn(listen, &settings.config.embedded_broker_logins)?;
     }
     let store = SqliteStore::open(&settings.config.db)?;
     let mut hub = Hub::open(settings, store, new_index(settings))?;

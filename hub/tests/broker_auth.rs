@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use rumqttc::{Client, ConnectionError, Event, MqttOptions, Packet, QoS};
+use spanreid_hub::config::BrokerLogin;
 use spanreid_hub::events::MATCH_TOPIC;
 use spanreid_hub::ingest::SIGNATURE_FILTER;
 use spanreid_hub::synthetic::IdentityBank;
@@ -43,6 +44,8 @@ struct Login {
     client: Client,
     got: Received,
     refused: Arc<Mutex<bool>>,
+    /// Whether a CONNACK accepting the login ever arrived.
+    connected: Arc<Mutex<bool>>,
 }
 
 impl Login {
@@ -58,10 +61,12 @@ impl Login {
         }
         let got: Received = Arc::new(Mutex::new(Vec::new()));
         let refused = Arc::new(Mutex::new(false));
-        let (sink, flag) = (got.clone(), refused.clone());
+        let connected = Arc::new(Mutex::new(false));
+        let (sink, flag, up) = (got.clone(), refused.clone(), connected.clone());
         thread::spawn(move || {
             for ev in conn.iter() {
                 match ev {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => *up.lock().unwrap() = true,
                     Ok(Event::Incoming(Packet::Publish(p))) => sink
                         .lock()
                         .unwrap()
@@ -80,6 +85,7 @@ impl Login {
             client,
             got,
             refused,
+            connected,
         }
     }
 
@@ -183,4 +189,69 @@ fn logins_and_topic_rules_keep_cameras_in_their_lane() {
         thread::sleep(Duration::from_millis(50));
     }
     assert!(anonymous.got.lock().unwrap().is_empty());
+}
+
+#[test]
+fn the_embedded_broker_admits_only_its_logins_each_under_its_own_client_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let c1_user = format!("{SITE}-{}", CAMERAS[0]);
+    let mut settings = settings(dir.path(), port, "hub-e");
+    settings.config.mqtt.username = "hub-e".into();
+    settings.config.mqtt.password = "pw-hub".into();
+    settings.config.embedded_broker = true;
+    for (u, p) in [("hub-e", "pw-hub"), (c1_user.as_str(), "pw-c1")] {
+        settings.config.embedded_broker_logins.push(BrokerLogin {
+            username: u.into(),
+            password: p.into(),
+        });
+    }
+    let settings = settings.config.validate().unwrap();
+    let hub = RunningHub::start(&settings);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "embedded broker not listening");
+        thread::sleep(Duration::from_millis(50));
+    }
+    thread::sleep(Duration::from_millis(500));
+
+    let anonymous = Login::connect(port, None, "anon", &[SIGNATURE_FILTER]);
+    // Camera 1's login under the hub's client id: refused, the hub keeps its session.
+    let takeover = Login::connect(
+        port,
+        Some((&c1_user, "pw-c1")),
+        "hub-e",
+        &[SIGNATURE_FILTER],
+    );
+    let camera1 = Login::connect(port, Some((&c1_user, "pw-c1")), &c1_user, &[]);
+    let bank = IdentityBank::new(10, DIM, 4);
+    let now = now_us();
+    let own: Vec<_> = (0..10)
+        .map(|i| signed(&sighting(&bank, &settings, i, 0, i as u64 + 1, now), 0))
+        .collect();
+    camera1.publish_all(&own);
+    wait_for(&settings.config.db, "camera 1's signatures", |s| {
+        s.signatures == 10
+    });
+    hub.stop();
+    // rumqttd closes a refused connection without a CONNACK.
+    assert!(
+        !*anonymous.connected.lock().unwrap(),
+        "anonymous login accepted"
+    );
+    assert!(
+        !*takeover.connected.lock().unwrap(),
+        "login under another's client id accepted"
+    );
+    assert!(*camera1.connected.lock().unwrap());
+    assert!(takeover.got.lock().unwrap().is_empty());
+
+    // Listening beyond loopback without logins is refused by the configuration.
+    let mut open = settings.config.clone();
+    open.embedded_broker_logins.clear();
+    open.mqtt.host = "0.0.0.0".into();
+    open.mqtt.username.clear();
+    open.mqtt.password = "".into();
+    let err = open.validate().unwrap_err().to_string();
+    assert!(err.contains("embedded_broker_logins"), "{err}");
 }
