@@ -114,7 +114,8 @@ pub fn run(
         &dir.join("q"),
         QueueSettings {
             capacity: 1_000_000,
-            segment_records: 4096,
+            max_bytes: u64::MAX,
+            ..QueueSettings::default()
         },
     )?;
     let push = rate(seconds, || {

@@ -195,6 +195,9 @@ impl Default for ModelConfig {
     }
 }
 
+/// Smallest `[queue] max_bytes`: room for the largest record the queue takes.
+pub const MIN_QUEUE_BYTES: u64 = 1 << 20;
+
 /// `[queue]`: the store-and-forward queue.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -203,6 +206,10 @@ pub struct QueueConfig {
     pub dir: PathBuf,
     /// Signatures kept at most (≈ 1.2 KB each on disk at 256-d).
     pub capacity: usize,
+    /// Bytes of waiting signatures kept at most; beyond it (or `capacity`) the oldest are
+    /// dropped. Keep it below the free space of the queue's filesystem: a full disk drops
+    /// whole segments of the oldest (4096 signatures) to make room.
+    pub max_bytes: u64,
 }
 
 impl Default for QueueConfig {
@@ -210,6 +217,7 @@ impl Default for QueueConfig {
         QueueConfig {
             dir: PathBuf::from("/var/lib/spanreid-edge/queue"),
             capacity: 100_000,
+            max_bytes: 128 << 20,
         }
     }
 }
@@ -338,6 +346,12 @@ impl Config {
         })?;
         if self.queue.capacity == 0 {
             return Err(bad("queue.capacity", "must be positive"));
+        }
+        if self.queue.max_bytes < MIN_QUEUE_BYTES {
+            return Err(bad(
+                "queue.max_bytes",
+                "must be at least 1 MiB (1048576): one largest record and its framing",
+            ));
         }
         let metrics_listen = if self.metrics_listen.is_empty() {
             None

@@ -315,7 +315,8 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
     let source = open_source(&v)?;
     let settings = QueueSettings {
         capacity: v.config.queue.capacity,
-        segment_records: 4096,
+        max_bytes: v.config.queue.max_bytes,
+        ..QueueSettings::default()
     };
     let (queue, recovery) = DiskQueue::open(&v.config.queue.dir, settings)?;
     tracing::info!(
@@ -324,7 +325,7 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
         "queue opened"
     );
     let metrics = Arc::new(Metrics::default());
-    Metrics::set(&metrics.queue_depth, queue.len() as u64);
+    metrics.record_queue(&queue);
     let metrics_stop = Arc::new(AtomicBool::new(false));
     if let Some(addr) = v.metrics_listen {
         let bound = metrics_http::serve(addr, metrics.clone(), metrics_stop.clone())

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use spanreid::signature::receipt::Outcome;
 
+use crate::queue::DiskQueue;
+
 macro_rules! counters {
     ($( $field:ident, $kind:literal, $help:literal; )*) => {
         /// Counters and gauges of one agent.
@@ -15,6 +17,16 @@ macro_rules! counters {
         }
 
         impl Metrics {
+    /// Sets the queue's gauge and counters from the queue itself.
+    pub fn record_queue(&self, q: &DiskQueue) {
+        let c = q.counts();
+        Metrics::set(&self.queue_depth, q.len() as u64);
+        Metrics::set(&self.queue_dropped, c.dropped);
+        Metrics::set(&self.queue_dropped_disk_full, c.dropped_disk_full);
+        Metrics::set(&self.queue_lost_disk_full, c.lost_disk_full);
+        Metrics::set(&self.queue_removals_deferred, c.removals_deferred);
+    }
+
             /// `(name, kind, help, value)` of every metric, in a fixed order.
             pub fn snapshot(&self) -> Vec<(&'static str, &'static str, &'static str, u64)> {
                 vec![$( (stringify!($field), $kind, $help, self.$field.load(Ordering::Relaxed)), )*]
@@ -44,7 +56,10 @@ counters! {
     receipts_invalid, "counter", "Messages on the receipt topic that are not a receipt tagged with this camera's key (ignored).";
     receipt_timeouts, "counter", "Times the oldest signature waited longer than the receipt timeout (the queue is sent again).";
     queue_depth, "gauge", "Signatures waiting in the on-disk queue.";
-    queue_dropped, "counter", "Signatures dropped because the queue was full.";
+    queue_dropped, "counter", "Oldest signatures dropped to keep the queue within [queue] capacity and max_bytes.";
+    queue_dropped_disk_full, "counter", "Oldest signatures dropped, a segment file at a time, to make room on a full disk.";
+    queue_lost_disk_full, "counter", "Signatures not queued: the disk was full with nothing left to drop.";
+    queue_removals_deferred, "counter", "Times the queue's removal log found the disk full (removals applied in memory, written once there is room).";
     mqtt_connected, "gauge", "1 while connected to the broker.";
     mqtt_reconnects, "counter", "Broker connections lost.";
 }

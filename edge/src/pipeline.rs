@@ -181,11 +181,18 @@ fn sign_stage(stage: SignStage, rx: Receiver<PassageJob>) -> Result<(), Pipeline
         match signer.encode(meta, &embedding) {
             Ok(bytes) => {
                 let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);
-                q.push(&bytes)?;
-                Metrics::add(&metrics.signatures, 1);
-                Metrics::set(&metrics.queue_depth, q.len() as u64);
-                Metrics::set(&metrics.queue_dropped, q.dropped());
+                let pushed = q.push(&bytes);
+                metrics.record_queue(&q);
                 drop(q);
+                match pushed {
+                    Ok(_) => Metrics::add(&metrics.signatures, 1),
+                    // Counted by the queue; the next passage may find room again.
+                    Err(e @ QueueError::DiskFull(_)) => {
+                        tracing::error!(track = job.track_id, error = %e, "passage lost");
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
                 if let (Some(log), Some(best)) = (log.as_mut(), job.candidates.first()) {
                     let record = PassageRecord {
                         sequence,

@@ -320,7 +320,7 @@ pub fn run(
                 if awaiting.is_none() {
                     Metrics::add(&metrics.signatures_sent, removed as u64);
                 }
-                Metrics::set(&metrics.queue_depth, q.len() as u64);
+                metrics.record_queue(&q);
                 acks.clear();
             }
             if lost {

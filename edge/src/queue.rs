@@ -1,18 +1,32 @@
 //! Store-and-forward queue on disk: every signature is appended here (fsync'd) before it is
-//! published, and removed only once the broker acknowledged it.
+//! published, and removed only once it was delivered (the hub's receipt, or the broker's
+//! acknowledgement).
 //!
 //! Layout of the queue directory:
 //! - `seg-<first id>.log`: append-only segments; a record is `len: u32 LE`, `crc32: u32 LE`
 //!   of the payload, then the payload `id: u64 LE` + data. Ids are consecutive.
 //! - `acks.log`: append-only log of removals, same framing, payload `kind: u8` (1 acked,
 //!   2 dropped for capacity) + `id: u64 LE`.
+//! - `lock`: held (`flock`) by the process that has the queue open.
 //!
 //! Recovery reads every segment and the removal log, stops each file at its first record
 //! that is cut short or fails its checksum (a write torn by a power cut), truncates it there,
 //! and keeps the records not removed. A segment whose records are all removed is deleted,
 //! and the removal log is rewritten (temp file + rename) without entries for deleted segments.
+//!
+//! Limits: at most [`QueueSettings::capacity`] records and [`QueueSettings::max_bytes`]
+//! bytes of waiting records; beyond either the oldest are dropped (logged, counted). A full
+//! disk never stops the queue:
+//! - an append that finds no room deletes the oldest segment file (its waiting records are
+//!   dropped and counted: deleting a file frees room without writing anything) and tries
+//!   again; with nothing left to drop the record is refused with [`QueueError::DiskFull`],
+//!   counted, and the queue stays usable;
+//! - a removal the log cannot take is applied in memory (so delivered records are not sent
+//!   again in this run, and segments with nothing left are deleted, which frees room) and
+//!   written with the next removal that fits. Until then a crash would bring those records
+//!   back: sent twice, which the hub answers as a duplicate, never lost.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -22,7 +36,10 @@ pub use crate::record::MAX_RECORD;
 use crate::record::{HEADER, frame, scan, u64_at};
 
 mod files;
-use files::{io_err, lock_dir, read_valid, segment_path, sync_dir};
+mod recover;
+mod removal;
+use files::{io_err, is_full, lock_dir, segment_path, sync_dir};
+use recover::framed_len;
 
 const ACKED: u8 = 1;
 const DROPPED: u8 = 2;
@@ -48,6 +65,9 @@ pub enum QueueError {
          [queue] dir?); each agent needs its own"
     )]
     Locked(PathBuf),
+    /// The disk is full and the queue holds nothing more to drop: the record was not kept.
+    #[error("queue directory {0}: disk full with no queued record left to drop; record not kept")]
+    DiskFull(PathBuf),
     /// A record read back differs from what the index expects.
     #[error("queue file {path} at offset {offset}: record damaged")]
     Damaged {
@@ -63,8 +83,21 @@ pub enum QueueError {
 pub struct QueueSettings {
     /// Records kept at most; beyond it the oldest is dropped and counted.
     pub capacity: usize,
+    /// Bytes of waiting records (framing included) kept at most; beyond it the oldest are
+    /// dropped and counted. The files take up to one segment and the removal log more.
+    pub max_bytes: u64,
     /// Records per segment file before a new one is started.
     pub segment_records: u64,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            capacity: 100_000,
+            max_bytes: 128 << 20,
+            segment_records: 4096,
+        }
+    }
 }
 
 /// What recovery found on open.
@@ -76,6 +109,19 @@ pub struct Recovery {
     pub torn_files: usize,
     /// Bytes cut off those tails.
     pub torn_bytes: u64,
+}
+
+/// What the queue gave up since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Oldest records dropped to stay within `capacity` or `max_bytes`.
+    pub dropped: u64,
+    /// Oldest records dropped (with their segment file) to make room on a full disk.
+    pub dropped_disk_full: u64,
+    /// Records refused: the disk was full with nothing left to drop.
+    pub lost_disk_full: u64,
+    /// Removal-log writes that found the disk full (applied in memory, written later).
+    pub removals_deferred: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -97,12 +143,16 @@ pub struct DiskQueue {
     dir: PathBuf,
     settings: QueueSettings,
     live: BTreeMap<u64, Loc>,
+    live_bytes: u64,
     segments: BTreeMap<u64, Segment>,
     active: Option<(u64, File, u64)>,
     acks: File,
     acks_entries: usize,
+    compact_after: usize,
+    /// Removed in memory, not yet in the removal log (the disk was full).
+    unlogged: BTreeSet<u64>,
     next_id: u64,
-    dropped: u64,
+    counts: QueueCounts,
     /// Held (an exclusive `flock`) while the queue is open.
     _lock: File,
 }
@@ -112,119 +162,33 @@ impl DiskQueue {
     pub fn open(dir: &Path, settings: QueueSettings) -> Result<(Self, Recovery), QueueError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let lock = lock_dir(dir)?;
-        let mut rec = Recovery::default();
+        let r = recover::recover(dir)?;
         let acks_path = dir.join("acks.log");
-        let mut removed = HashSet::new();
-        let mut next_id = 0;
-        if acks_path.exists() {
-            let bytes = read_valid(&acks_path, &mut rec)?;
-            for (_, p) in scan(&bytes).0 {
-                if p.len() == 9 {
-                    let id = u64_at(&p[1..]);
-                    removed.insert(id);
-                    next_id = next_id.max(id + 1);
-                }
-            }
-        }
-        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(io_err(dir))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("seg-") && n.ends_with(".log"))
-            })
-            .collect();
-        names.sort();
-        let mut live = BTreeMap::new();
-        let mut segments = BTreeMap::new();
-        for path in names {
-            let bytes = read_valid(&path, &mut rec)?;
-            let records = scan(&bytes).0;
-            let Some(first) = records
-                .first()
-                .filter(|(_, p)| p.len() >= 8)
-                .map(|(_, p)| u64_at(p))
-            else {
-                std::fs::remove_file(&path).map_err(io_err(&path))?;
-                continue;
-            };
-            let mut seg = Segment {
-                last: first,
-                live: 0,
-            };
-            for (offset, p) in records.iter().filter(|(_, p)| p.len() >= 8) {
-                let id = u64_at(p);
-                seg.last = seg.last.max(id);
-                next_id = next_id.max(id + 1);
-                if !removed.contains(&id) {
-                    seg.live += 1;
-                    live.insert(
-                        id,
-                        Loc {
-                            segment: first,
-                            offset: *offset,
-                            len: p.len() as u32,
-                        },
-                    );
-                }
-            }
-            if seg.live == 0 {
-                std::fs::remove_file(&path).map_err(io_err(&path))?;
-            } else {
-                segments.insert(first, seg);
-            }
-        }
-        let acks_file = OpenOptions::new()
+        let acks = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&acks_path)
             .map_err(io_err(&acks_path))?;
-        rec.pending = live.len();
+        let live_bytes = r.live.values().map(|l| framed_len(l.len as usize)).sum();
         let mut q = DiskQueue {
             dir: dir.to_path_buf(),
             settings,
-            live,
-            segments,
+            live: r.live,
+            live_bytes,
+            segments: r.segments,
             active: None,
-            acks: acks_file,
-            acks_entries: 0,
-            next_id,
-            dropped: 0,
+            acks,
+            acks_entries: r.acks_entries,
+            compact_after: 0,
+            unlogged: BTreeSet::new(),
+            next_id: r.next_id,
+            counts: QueueCounts::default(),
             _lock: lock,
         };
-        q.compact()?;
-        Ok((q, rec))
-    }
-
-    /// Rewrites the removal log (temp file, fsync, rename) with only the entries for
-    /// records still in a segment file.
-    fn compact(&mut self) -> Result<(), QueueError> {
-        let acks_path = self.dir.join("acks.log");
-        let tmp = self.dir.join("acks.log.tmp");
-        let mut log = Vec::new();
-        let mut entries = 0;
-        for (first, seg) in &self.segments {
-            for id in *first..=seg.last {
-                if !self.live.contains_key(&id) {
-                    let mut p = vec![ACKED];
-                    p.extend_from_slice(&id.to_le_bytes());
-                    log.extend(frame(&p));
-                    entries += 1;
-                }
-            }
+        if let Err(e) = q.compact() {
+            tracing::warn!(error = %e, "removal log not compacted (kept as it was)");
         }
-        File::create(&tmp)
-            .and_then(|mut f| f.write_all(&log).and_then(|()| f.sync_all()))
-            .map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, &acks_path).map_err(io_err(&acks_path))?;
-        sync_dir(&self.dir)?;
-        self.acks = OpenOptions::new()
-            .append(true)
-            .open(&acks_path)
-            .map_err(io_err(&acks_path))?;
-        self.acks_entries = entries;
-        Ok(())
+        Ok((q, r.rec))
     }
 
     /// Records waiting for an acknowledgement.
@@ -237,24 +201,64 @@ impl DiskQueue {
         self.live.is_empty()
     }
 
-    /// Records dropped for capacity since open.
+    /// Records dropped to stay within the limits since open.
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.counts.dropped
     }
 
-    /// Appends a record durably (fsync'd before returning) and returns its id. When the
-    /// queue is full the oldest record is dropped first.
+    /// Everything the queue gave up since open.
+    pub fn counts(&self) -> QueueCounts {
+        self.counts
+    }
+
+    /// Appends a record durably (fsync'd before returning) and returns its id. Beyond the
+    /// limits, or on a full disk, the oldest records are dropped first (see the module docs).
     pub fn push(&mut self, data: &[u8]) -> Result<u64, QueueError> {
         if data.len() > MAX_RECORD {
             return Err(QueueError::TooLarge(data.len()));
         }
-        while self.live.len() >= self.settings.capacity.max(1) {
-            if let Some((&oldest, _)) = self.live.iter().next() {
-                self.remove(oldest, DROPPED)?;
-                self.dropped += 1;
-                tracing::warn!(id = oldest, "queue full: dropped the oldest signature");
+        let need = framed_len(8 + data.len());
+        let (mut n, mut bytes) = (self.live.len(), self.live_bytes);
+        let mut over = Vec::new();
+        for (&id, loc) in &self.live {
+            if n < self.settings.capacity.max(1) && bytes + need <= self.settings.max_bytes {
+                break;
+            }
+            over.push(id);
+            n -= 1;
+            bytes -= framed_len(loc.len as usize);
+        }
+        if !over.is_empty() {
+            self.remove_many(&over, DROPPED)?;
+            self.counts.dropped += over.len() as u64;
+            tracing::warn!(
+                dropped = over.len(),
+                "queue full: dropped the oldest signatures"
+            );
+        }
+        loop {
+            match self.append(data) {
+                Err(QueueError::Io { source, .. }) if is_full(&source) => {
+                    if self.live.is_empty() {
+                        if let Some((first, _, _)) = self.active.take() {
+                            self.delete_segment(first)?;
+                        }
+                        self.counts.lost_disk_full += 1;
+                        return Err(QueueError::DiskFull(self.dir.clone()));
+                    }
+                    let n = self.drop_oldest_segment()?;
+                    self.counts.dropped_disk_full += n;
+                    tracing::warn!(
+                        dropped = n,
+                        "disk full: dropped the oldest segment of the queue"
+                    );
+                }
+                other => return other,
             }
         }
+    }
+
+    fn append(&mut self, data: &[u8]) -> Result<u64, QueueError> {
         let id = self.next_id;
         let roll = self
             .active
@@ -267,9 +271,9 @@ impl DiskQueue {
                 .append(true)
                 .open(&path)
                 .map_err(io_err(&path))?;
-            sync_dir(&self.dir)?;
             self.active = Some((id, f, 0));
             self.segments.insert(id, Segment { last: id, live: 0 });
+            sync_dir(&self.dir)?;
         }
         let mut payload = Vec::with_capacity(8 + data.len());
         payload.extend_from_slice(&id.to_le_bytes());
@@ -280,9 +284,12 @@ impl DiskQueue {
             .as_mut()
             .expect("a segment is open after the roll check");
         let path = segment_path(&self.dir, *first);
-        file.write_all(&rec)
-            .and_then(|()| file.sync_data())
-            .map_err(io_err(&path))?;
+        if let Err(source) = file.write_all(&rec).and_then(|()| file.sync_data()) {
+            // Whatever part of the record reached the file goes: the next append starts
+            // at a record boundary.
+            let _ = file.set_len(*offset);
+            return Err(QueueError::Io { path, source });
+        }
         let loc = Loc {
             segment: *first,
             offset: *offset,
@@ -294,6 +301,7 @@ impl DiskQueue {
             seg.live += 1;
         }
         self.live.insert(id, loc);
+        self.live_bytes += rec.len() as u64;
         self.next_id += 1;
         Ok(id)
     }
@@ -341,50 +349,5 @@ impl DiskQueue {
             .collect();
         self.remove_many(&waiting, ACKED)?;
         Ok(waiting.len())
-    }
-
-    fn remove(&mut self, id: u64, kind: u8) -> Result<(), QueueError> {
-        self.remove_many(&[id], kind)
-    }
-
-    fn remove_many(&mut self, ids: &[u64], kind: u8) -> Result<(), QueueError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut log = Vec::with_capacity(ids.len() * (HEADER + 9));
-        for id in ids {
-            let mut p = vec![kind];
-            p.extend_from_slice(&id.to_le_bytes());
-            log.extend(frame(&p));
-        }
-        let path = self.dir.join("acks.log");
-        self.acks
-            .write_all(&log)
-            .and_then(|()| self.acks.sync_data())
-            .map_err(io_err(&path))?;
-        self.acks_entries += ids.len();
-        for &id in ids {
-            self.forget(id)?;
-        }
-        if self.acks_entries > 2 * self.settings.capacity.max(1024) {
-            self.compact()?;
-        }
-        Ok(())
-    }
-
-    fn forget(&mut self, id: u64) -> Result<(), QueueError> {
-        let Some(loc) = self.live.remove(&id) else {
-            return Ok(());
-        };
-        let active = self.active.as_ref().map(|a| a.0);
-        if let Some(seg) = self.segments.get_mut(&loc.segment) {
-            seg.live -= 1;
-            if seg.live == 0 && active != Some(loc.segment) {
-                self.segments.remove(&loc.segment);
-                let seg_path = segment_path(&self.dir, loc.segment);
-                std::fs::remove_file(&seg_path).map_err(io_err(&seg_path))?;
-            }
-        }
-        Ok(())
     }
 }

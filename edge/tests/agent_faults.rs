@@ -105,6 +105,7 @@ fn a_second_agent_on_the_same_queue_is_refused() {
     let settings = spanreid_edge::queue::QueueSettings {
         capacity: 10,
         segment_records: 4,
+        ..spanreid_edge::queue::QueueSettings::default()
     };
     let _first =
         spanreid_edge::queue::DiskQueue::open(&dir.path().join("queue"), settings).unwrap();

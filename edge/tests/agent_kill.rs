@@ -139,6 +139,7 @@ fn queued_signatures_survive_sigkill() {
     let settings = QueueSettings {
         capacity: 100_000,
         segment_records: 4096,
+        ..QueueSettings::default()
     };
     wait_queued(&mut agent, &cfg, &dir.path().join("agent.log"), 4);
     std::thread::sleep(Duration::from_millis(200));
@@ -220,6 +221,7 @@ fn sigterm_stops_the_agent_cleanly() {
     let settings = QueueSettings {
         capacity: 100_000,
         segment_records: 4096,
+        ..QueueSettings::default()
     };
     let left = DiskQueue::open(&dir.path().join("queue"), settings)
         .unwrap()

@@ -114,6 +114,7 @@ fn run_agent(
         QueueSettings {
             capacity: 100,
             segment_records: 16,
+            ..QueueSettings::default()
         },
     )
     .unwrap();

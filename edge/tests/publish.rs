@@ -55,6 +55,7 @@ fn broker_restart_mid_stream_loses_nothing() {
         QueueSettings {
             capacity: 10_000,
             segment_records: 64,
+            ..QueueSettings::default()
         },
     )
     .unwrap();
@@ -131,6 +132,7 @@ fn nothing_is_removed_without_a_broker() {
         QueueSettings {
             capacity: 100,
             segment_records: 64,
+            ..QueueSettings::default()
         },
     )
     .unwrap();

@@ -11,6 +11,7 @@ fn settings(capacity: usize) -> QueueSettings {
     QueueSettings {
         capacity,
         segment_records: 4,
+        ..QueueSettings::default()
     }
 }
 
@@ -148,6 +149,31 @@ fn beyond_capacity_the_oldest_are_dropped_and_counted() {
     let (q, rec) = DiskQueue::open(dir.path(), settings(3)).unwrap();
     assert_eq!(rec.pending, 3);
     assert_eq!(payloads(&q), vec![vec![4], vec![5], vec![6]]);
+}
+
+#[test]
+fn beyond_max_bytes_the_oldest_are_dropped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 1,000-byte record takes 1,016 bytes framed (length, checksum, id): three fit.
+    let limits = QueueSettings {
+        max_bytes: 3 * 1016,
+        ..settings(100)
+    };
+    let (mut q, _) = DiskQueue::open(dir.path(), limits).unwrap();
+    for i in 0..5u8 {
+        q.push(&[i; 1000]).unwrap();
+    }
+    assert_eq!(q.len(), 3);
+    assert_eq!(q.dropped(), 2);
+    let firsts: Vec<u8> = payloads(&q).iter().map(|p| p[0]).collect();
+    assert_eq!(firsts, [2, 3, 4]);
+    // A smaller record makes room for itself only.
+    q.push(&[9; 10]).unwrap();
+    assert_eq!(q.len(), 3);
+    drop(q);
+    let (q, rec) = DiskQueue::open(dir.path(), limits).unwrap();
+    assert_eq!(rec.pending, 3);
+    assert_eq!(q.counts().dropped, 0, "counts are per open");
 }
 
 #[test]

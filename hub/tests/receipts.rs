@@ -50,6 +50,7 @@ impl Edge {
             QueueSettings {
                 capacity: 10_000,
                 segment_records: 64,
+                ..QueueSettings::default()
             },
         )
         .unwrap();

@@ -39,12 +39,9 @@ impl Mosquitto {
     /// `passwd` with the topic rules of `acl_file` `acl`, each client's id forced to its
     /// username (as `deploy/mosquitto/mosquitto.conf` sets up a production broker).
     pub fn start_with_logins(passwd: &Path, acl: &Path) -> Self {
-        // `user root`: started by root, mosquitto would read the password file as user
-        // `mosquitto`, who cannot enter the test's private temporary directory (no effect
-        // when not started by root).
         let rules = format!(
             "persistence false\nallow_anonymous false\nuse_username_as_clientid true\n\
-             user root\npassword_file {}\nacl_file {}\n",
+             password_file {}\nacl_file {}\n",
             passwd.display(),
             acl.display()
         );
@@ -72,7 +69,10 @@ impl Mosquitto {
         Self::start_with(&persistence, "")
     }
 
-    /// `global` options come after the defaults (and so override them).
+    /// `global` options come after the defaults (and so override them). `user root`: started
+    /// by root, mosquitto would switch to user `mosquitto`, who cannot enter the test's
+    /// private temporary directory (password files, persistence), and could not switch at
+    /// all inside a user namespace (the full-disk tests); no effect when not started by root.
     fn start_with(global: &str, listener_options: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -80,7 +80,7 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\n{listener_options}allow_anonymous true\n\
+                "user root\nlistener {port} 127.0.0.1\n{listener_options}allow_anonymous true\n\
                  max_inflight_messages 100\nmax_queued_messages 100000\n\
                  max_packet_size 1000000\nlog_dest none\n{global}"
             ),

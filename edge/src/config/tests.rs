@@ -40,6 +40,8 @@ fn errors_name_the_key_or_the_line() {
     assert!(err.to_string().contains("detect.roi"), "{err}");
     let err = parse("[mqtt]\ntls_client_cert = \"c.pem\"\n").unwrap_err();
     assert!(err.to_string().contains("tls_client_cert"), "{err}");
+    let err = parse("[queue]\nmax_bytes = 4096\n").unwrap_err();
+    assert!(err.to_string().contains("queue.max_bytes"), "{err}");
 }
 
 #[test]

@@ -64,3 +64,9 @@ pub(super) fn lock_dir(dir: &Path) -> Result<File, QueueError> {
         Err(std::fs::TryLockError::Error(source)) => Err(QueueError::Io { path, source }),
     }
 }
+
+/// Whether a write failed for want of room (a full disk or quota).
+pub(super) fn is_full(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+    matches!(e.kind(), StorageFull | QuotaExceeded | FileTooLarge)
+}
