@@ -238,6 +238,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
     fresh_work_dir(&plan.work)?;
     let hub_toml = plan.work.join("hub.toml");
     std::fs::write(&hub_toml, plan.hub_toml())?;
+    // The key the hub signs match events with, made before the hub starts so the viewer
+    // below knows whose events to believe.
+    let key_file = spanreid_hub::HubConfig::from_toml(&plan.hub_toml(), "the demo's hub.toml")?
+        .events_key_path();
+    let hub_key = spanreid_hub::event_key::EventSigner::load_or_create(&key_file)?.public();
     say(&format!(
         "spanreid demo: {} cameras from {}, model {} ({}), scratch {}",
         plan.cameras.len(),
@@ -254,9 +259,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
         port: plan.port,
         ..Default::default()
     };
-    let matches =
-        spanreid_hub::watch::subscribe(&broker, "spanreid-demo-viewer", Duration::from_secs(20))
-            .context("subscribing to the hub's match events")?;
+    let matches = spanreid_hub::watch::subscribe(
+        &broker,
+        "spanreid-demo-viewer",
+        hub_key,
+        Duration::from_secs(20),
+    )
+    .context("subscribing to the hub's match events")?;
     say(&format!(
         "hub up, embedded broker on 127.0.0.1:{}",
         plan.port

@@ -11,6 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::config::{CameraConfig, HubConfig};
+use super::event_key::EventSigner;
 use super::index::{GalleryIndex, RowMeta};
 use super::ingest::signature_topic;
 use super::store::{SqliteStore, Store};
@@ -230,7 +231,8 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
             let store = SqliteStore::open(&settings.config.db)?;
             let mut hub = Hub::open(&settings, store, super::new_index(&settings))?;
             let client_id = settings.config.client_id();
-            mqtt::run(&mut hub, &settings.config.mqtt, &client_id, &stop).map(|_| ())
+            let signer = EventSigner::load_or_create(&settings.config.events_key_path())?;
+            mqtt::run(&mut hub, &settings.config.mqtt, &client_id, &signer, &stop).map(|_| ())
         })
     };
     thread::sleep(Duration::from_millis(500));

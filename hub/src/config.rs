@@ -24,6 +24,10 @@ pub use spanreid_service::secret::Secret;
 pub struct HubConfig {
     /// SQLite database file holding the gallery, match events and counters.
     pub db: PathBuf,
+    /// File of the Ed25519 key match events are signed with (64 hex digits, created on
+    /// first start; `hub events-key` prints its public key). Default: beside the database,
+    /// `<db without extension>.events-key`.
+    pub events_key: Option<PathBuf>,
     /// The MQTT broker to subscribe to (`[mqtt]`, the table the edge agent reads too).
     pub mqtt: MqttConnection,
     /// Run an MQTT broker inside the hub, listening on `[mqtt] host:port`, instead of
@@ -125,6 +129,7 @@ impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
             db: PathBuf::from("hub.sqlite"),
+            events_key: None,
             mqtt: MqttConnection::default(),
             embedded_broker: false,
             embedded_broker_logins: Vec::new(),
@@ -214,6 +219,13 @@ pub struct Settings {
 pub const DEFAULT_CLIENT_ID: &str = "spanreid-hub";
 
 impl HubConfig {
+    /// The match event key file: `events_key`, else beside the database.
+    pub fn events_key_path(&self) -> PathBuf {
+        self.events_key
+            .clone()
+            .unwrap_or_else(|| self.db.with_extension("events-key"))
+    }
+
     /// The MQTT client id: `[mqtt] client_id`, else [`DEFAULT_CLIENT_ID`].
     pub fn client_id(&self) -> String {
         self.mqtt.client_id_or(DEFAULT_CLIENT_ID)

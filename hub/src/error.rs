@@ -104,6 +104,9 @@ pub enum HubError {
     /// MQTT.
     #[error(transparent)]
     Mqtt(#[from] MqttError),
+    /// The key match events are signed with.
+    #[error(transparent)]
+    EventKey(#[from] crate::event_key::EventKeyError),
     /// A file or thread operation outside the database.
     #[error("{context}")]
     Io {

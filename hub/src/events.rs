@@ -1,7 +1,7 @@
 //! Match events: what the hub publishes on [`MATCH_TOPIC`] for each new signature that has
-//! at least one candidate.
+//! at least one candidate, inside the signed envelope of [`crate::event_key`].
 //!
-//! Schema (JSON object, one per message, QoS 1):
+//! Schema of the event (JSON object, one per message, QoS 1):
 //!
 //! ```json
 //! {

@@ -18,6 +18,7 @@ pub mod bench;
 pub mod broker;
 pub mod config;
 pub mod error;
+pub mod event_key;
 pub mod events;
 pub mod index;
 pub mod ingest;
@@ -57,12 +58,15 @@ pub fn run(settings: &Settings, stop: &Arc<AtomicBool>) -> Result<mqtt::RunCount
     if let Some(listen) = settings.embedded_listen {
         broker::spawn(listen, &settings.config.embedded_broker_logins)?;
     }
+    let signer = event_key::EventSigner::load_or_create(&settings.config.events_key_path())?;
+    tracing::info!(public_key = %signer.public().to_hex(), "match events signed");
     let store = SqliteStore::open(&settings.config.db)?;
     let mut hub = Hub::open(settings, store, new_index(settings))?;
     let counts = mqtt::run(
         &mut hub,
         &settings.config.mqtt,
         &settings.config.client_id(),
+        &signer,
         stop,
     );
     // Closes the database: every batch acknowledged has been committed.

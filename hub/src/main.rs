@@ -47,6 +47,13 @@ enum Command {
         #[arg(long)]
         broker_port: Option<u16>,
     },
+    /// Print the public key match events are signed with (creating the key if missing),
+    /// for the consumers that verify them.
+    EventsKey {
+        /// TOML configuration (its `events_key`, else beside its `db`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Nearest signatures from other cameras for one stored signature.
     Query {
         /// Database file.
@@ -138,6 +145,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 tracing::info!(?counts, "hub stopped");
             }
+        }
+        Command::EventsKey { config } => {
+            let file = match &config {
+                Some(path) => HubConfig::from_file(path)?,
+                None => HubConfig::default(),
+            };
+            let signer = hub::event_key::EventSigner::load_or_create(&file.events_key_path())?;
+            print_out(&format!("{}\n", signer.public().to_hex()))?;
         }
         Command::Query { db, signature, k } => {
             anyhow::ensure!(db.exists(), "database {} does not exist", db.display());

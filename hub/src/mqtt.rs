@@ -27,6 +27,7 @@ use spanreid::clock::now_us;
 
 use super::config::MqttConnection;
 use super::error::{HubError, MqttError};
+use super::event_key::EventSigner;
 use super::events::MATCH_TOPIC;
 use super::index::GalleryIndex;
 use super::ingest::SIGNATURE_FILTER;
@@ -85,6 +86,7 @@ pub fn run<S: Store, I: GalleryIndex>(
     hub: &mut Hub<S, I>,
     broker: &MqttConnection,
     client_id: &str,
+    signer: &EventSigner,
     stop: &Arc<AtomicBool>,
 ) -> Result<RunCounts, HubError> {
     let mut opts = options(broker, client_id)?;
@@ -190,7 +192,7 @@ pub fn run<S: Store, I: GalleryIndex>(
         if publishes.is_empty() {
             continue;
         }
-        if let Err(e) = process_and_ack(hub, &client, &publishes, &mut counts) {
+        if let Err(e) = process_and_ack(hub, &client, signer, &publishes, &mut counts) {
             break Err(e);
         }
         let now = now_us();
@@ -210,6 +212,7 @@ pub fn run<S: Store, I: GalleryIndex>(
 fn process_and_ack<S: Store, I: GalleryIndex>(
     hub: &mut Hub<S, I>,
     client: &Client,
+    signer: &EventSigner,
     publishes: &[Publish],
     counts: &mut RunCounts,
 ) -> Result<(), HubError> {
@@ -228,7 +231,7 @@ fn process_and_ack<S: Store, I: GalleryIndex>(
         }
     }
     for event in &result.events {
-        let json = event.to_json().map_err(MqttError::from)?;
+        let json = signer.sign(event).map_err(MqttError::from)?;
         client
             .publish(MATCH_TOPIC, QoS::AtLeastOnce, false, json)
             .map_err(MqttError::from)?;

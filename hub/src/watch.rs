@@ -9,17 +9,19 @@ use rumqttc::{Client, Event, Packet, QoS};
 
 use crate::config::MqttConnection;
 use crate::error::MqttError;
+use crate::event_key::EventKey;
 use crate::events::{MATCH_TOPIC, MatchEvent};
 use crate::mqtt::options;
 
 /// Subscribes to match events on `broker` as `client_id` (a clean session: events published
 /// while no one listens are not kept) and returns once the broker has acknowledged the
-/// subscription, or after `timeout`. Malformed payloads are logged and skipped; a lost
-/// connection is re-established. The thread ends with the first event after the receiver
-/// is dropped.
+/// subscription, or after `timeout`. Only events signed with `hub_key` are passed on; others
+/// (forged, malformed) are logged and skipped. A lost connection is re-established. The
+/// thread ends with the first event after the receiver is dropped.
 pub fn subscribe(
     broker: &MqttConnection,
     client_id: &str,
+    hub_key: EventKey,
     timeout: Duration,
 ) -> Result<Receiver<MatchEvent>, MqttError> {
     let addr = broker.addr();
@@ -36,16 +38,14 @@ pub fn subscribe(
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
                         let _ = ready_tx.send(());
                     }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        match serde_json::from_slice::<MatchEvent>(&p.payload) {
-                            Ok(e) => {
-                                if tx.send(e).is_err() {
-                                    return;
-                                }
+                    Ok(Event::Incoming(Packet::Publish(p))) => match hub_key.verify(&p.payload) {
+                        Ok(e) => {
+                            if tx.send(e).is_err() {
+                                return;
                             }
-                            Err(e) => tracing::warn!(error = %e, "malformed match event skipped"),
                         }
-                    }
+                        Err(e) => tracing::warn!(error = %e, "match event rejected"),
+                    },
                     Ok(_) => {}
                     Err(e) => {
                         tracing::debug!(error = %e, "match subscription reconnecting");

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use spanreid::signature::MAX_ENCODED_LEN;
+use spanreid_hub::event_key::EventSigner;
+use spanreid_hub::events::{MATCH_TOPIC, MatchEvent, SignatureRef};
 use spanreid_hub::store::{SqliteStore, Store};
 use spanreid_hub::synthetic::IdentityBank;
 use spanreid_hub::{GalleryIndex, Hub};
@@ -21,9 +23,30 @@ fn published_signatures_produce_the_identity_matches() {
     let dir = tempfile::tempdir().unwrap();
     let settings = settings(dir.path(), broker.port, "hub-matches");
     let hub = RunningHub::start(&settings);
-    let listener = MatchListener::start(broker.port);
+    let listener = MatchListener::start(&settings);
     wait_for(&settings.config.db, "hub database", |_| true);
     thread::sleep(Duration::from_millis(300));
+    // Events anyone else publishes on the match topic: unsigned, and signed by another key.
+    // The listener (verifying with the hub's key) must pass on none of them.
+    let forger = EventSigner::load_or_create(&dir.path().join("forger.key")).unwrap();
+    let fake = |camera: &str| {
+        let q = SignatureRef {
+            id: 1,
+            site: SITE.into(),
+            camera: camera.into(),
+            track_id: 1,
+            sequence: 999,
+            capture_time_us: now_us(),
+        };
+        MatchEvent::new(q, &[0x5a; 16], vec![])
+    };
+    publish(
+        broker.port,
+        vec![
+            (MATCH_TOPIC.into(), fake("c1").to_json().unwrap()),
+            (MATCH_TOPIC.into(), forger.sign(&fake("c2")).unwrap()),
+        ],
+    );
 
     let identities = 12;
     let bank = IdentityBank::new(identities, DIM, 3);

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use spanreid::signature::wire::encode_to_vec;
 use spanreid::signature::{CameraKey, Signature};
 use spanreid_hub::config::{CameraConfig, HubConfig, Settings};
+use spanreid_hub::event_key::EventSigner;
 use spanreid_hub::events::MatchEvent;
 use spanreid_hub::ingest::signature_topic;
 use spanreid_hub::store::{SqliteStore, Store, StoreStats};
@@ -49,6 +50,8 @@ pub fn settings(dir: &Path, port: u16, client_id: &str) -> Settings {
             key: key_hex(i).into(),
         });
     }
+    // The hub's event key, made before any hub or listener reads it.
+    EventSigner::load_or_create(&cfg.events_key_path()).unwrap();
     cfg.validate().unwrap()
 }
 
@@ -134,12 +137,15 @@ pub struct MatchListener {
 }
 
 impl MatchListener {
-    pub fn start(port: u16) -> Self {
-        let mut cfg = HubConfig::default();
-        cfg.mqtt.port = port;
+    /// Listens to the events of the hub with `settings`, verified with its key.
+    pub fn start(settings: &Settings) -> Self {
+        let key = EventSigner::load_or_create(&settings.config.events_key_path())
+            .unwrap()
+            .public();
         let rx = spanreid_hub::watch::subscribe(
-            &cfg.mqtt,
+            &settings.config.mqtt,
             &format!("test-sub-{}", free_port()),
+            key,
             Duration::from_secs(10),
         )
         .unwrap();
