@@ -3,6 +3,7 @@
 //! models, prints cross-camera matches as they arrive, and ends with their precision and
 //! recall against the streams' ground truth.
 
+mod idf1;
 mod plan;
 mod processes;
 mod score;
@@ -343,11 +344,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .map(|c| ground_truth::passages(&rows, &c.id).len())
         .sum();
     let s = score::score(&labels, gt_passages, &events);
-    report(&s, args, started.elapsed());
+    let trajectories = idf1::idf1(&labels, gt_passages, &events);
+    report(&s, &trajectories, args, started.elapsed());
     let json = serde_json::json!({
         "data": args.data, "model": plan.model, "model_id": plan.model_id,
         "top_k": plan.top_k, "max_distance": plan.max_distance, "gating": plan.gating,
-        "seconds": started.elapsed().as_secs_f64(), "score": s,
+        "seconds": started.elapsed().as_secs_f64(), "score": s, "trajectories": trajectories,
     });
     let report_path = plan.work.join("report.json");
     std::fs::write(&report_path, serde_json::to_string_pretty(&json)?)?;
@@ -360,7 +362,7 @@ fn path_arg(p: &Path) -> anyhow::Result<&str> {
         .with_context(|| format!("{} is not valid UTF-8", p.display()))
 }
 
-fn report(s: &MatchScore, args: &Args, elapsed: Duration) {
+fn report(s: &MatchScore, t: &idf1::Idf1, args: &Args, elapsed: Duration) {
     say("");
     say(&format!(
         "passages: {} ground truth, {} signed ({} on a ground-truth vehicle)",
@@ -371,9 +373,10 @@ fn report(s: &MatchScore, args: &Args, elapsed: Duration) {
         s.events, s.reported_pairs, s.correct_pairs, s.true_pairs
     ));
     say(&format!(
-        "precision {:.3}   recall {:.3}   rank-1 {}/{}   (top_k {}, max_distance {}, {})",
+        "precision {:.3}   recall {:.3}   F1 {:.3}   rank-1 {}/{}   (top_k {}, max_distance {}, {})",
         s.precision,
         s.recall,
+        s.f1,
         s.rank1_correct,
         s.rank1_eligible,
         args.top_k,
@@ -384,6 +387,10 @@ fn report(s: &MatchScore, args: &Args, elapsed: Duration) {
         } else {
             "travel-time gating"
         }
+    ));
+    say(&format!(
+        "trajectories: IDF1 {:.3} ({} identities formed; IDTP {}, IDFP {}, IDFN {})",
+        t.idf1, t.predicted_identities, t.idtp, t.idfp, t.idfn
     ));
     say(&format!("done in {:.0} s", elapsed.as_secs_f64()));
 }

@@ -36,6 +36,8 @@ pub struct MatchScore {
     pub precision: f64,
     /// `correct_pairs / true_pairs`.
     pub recall: f64,
+    /// Harmonic mean of precision and recall.
+    pub f1: f64,
     /// Events whose first candidate has the query's identity.
     pub rank1_correct: usize,
     /// Events whose query's identity was also signed at another camera.
@@ -115,6 +117,7 @@ pub fn score(
         true_pairs,
         precision: ratio(correct, reported.len()),
         recall: ratio(correct, true_pairs),
+        f1: ratio(2 * correct, reported.len() + true_pairs),
         rank1_correct,
         rank1_eligible,
     }
@@ -175,6 +178,7 @@ mod tests {
         assert_eq!(s.correct_pairs, 3);
         assert!((s.precision - 0.5).abs() < 1e-12);
         assert!((s.recall - 0.75).abs() < 1e-12);
+        assert!((s.f1 - 0.6).abs() < 1e-12, "2·0.5·0.75 / 1.25");
         assert_eq!((s.rank1_correct, s.rank1_eligible), (3, 4));
         assert_eq!((s.passages, s.labelled), (6, 5));
     }
