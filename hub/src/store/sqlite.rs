@@ -63,6 +63,13 @@ impl SqliteStore {
     /// Open (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let err = sqlite_err(path, "open");
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            // Truncated, or made by hand: either way the gallery starts empty.
+            tracing::warn!(
+                db = %path.display(),
+                "the database file is empty (0 bytes): starting with an empty gallery"
+            );
+        }
         let conn = Connection::open(path).map_err(err)?;
         // Readers (`hub stats`, `hub query`) may open the file while the hub writes.
         conn.busy_timeout(std::time::Duration::from_secs(10))
