@@ -166,27 +166,10 @@ fn max_weight_assignment(gain: &[Vec<i64>]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spanreid_hub::events::{RankedCandidate, SignatureRef};
+    use crate::score::tests::event;
 
-    fn sig(camera: &str, sequence: u64) -> SignatureRef {
-        SignatureRef {
-            id: 0,
-            site: "demo".into(),
-            camera: camera.into(),
-            track_id: 0,
-            sequence,
-            capture_time_us: 0,
-        }
-    }
-
-    fn event(query: (&str, u64), top: (&str, u64)) -> MatchEvent {
-        let c = RankedCandidate {
-            confidence: None,
-            rank: 1,
-            distance: 0.1,
-            signature: sig(top.0, top.1),
-        };
-        MatchEvent::new(sig(query.0, query.1), &[0; 16], vec![c])
+    fn link(query: (&str, u64), top: (&str, u64)) -> MatchEvent {
+        event(query, &[top])
     }
 
     #[test]
@@ -211,9 +194,9 @@ mod tests {
         ]
         .into();
         let right = [
-            event(("c2", 1), ("c1", 1)),
-            event(("c3", 1), ("c2", 1)),
-            event(("c2", 2), ("c1", 2)),
+            link(("c2", 1), ("c1", 1)),
+            link(("c3", 1), ("c2", 1)),
+            link(("c2", 2), ("c1", 2)),
         ];
         // 5 ground-truth passages plus one never signed: 6.
         let s = idf1(&labels, 6, &right);
@@ -226,9 +209,9 @@ mod tests {
         // c3/1 linked to vehicle 2's passage instead: it joins that trajectory, and vehicle
         // 1 keeps 2 of its 3 passages.
         let wrong = [
-            event(("c2", 1), ("c1", 1)),
-            event(("c2", 2), ("c1", 2)),
-            event(("c3", 1), ("c2", 2)),
+            link(("c2", 1), ("c1", 1)),
+            link(("c2", 2), ("c1", 2)),
+            link(("c3", 1), ("c2", 2)),
         ];
         let s = idf1(&labels, 6, &wrong);
         assert_eq!(s.predicted_identities, 3);

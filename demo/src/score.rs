@@ -124,7 +124,7 @@ pub fn score(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use spanreid_hub::events::{RankedCandidate, SignatureRef};
 
@@ -139,7 +139,8 @@ mod tests {
         }
     }
 
-    fn event(query: (&str, u64), candidates: &[(&str, u64)]) -> MatchEvent {
+    /// An event for `query` with `candidates` in rank order.
+    pub(crate) fn event(query: (&str, u64), candidates: &[(&str, u64)]) -> MatchEvent {
         let candidates = candidates
             .iter()
             .enumerate()
