@@ -6,6 +6,7 @@
 mod idf1;
 mod plan;
 mod processes;
+mod report;
 mod score;
 
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ use spanreid_infer::{Embedder, manifest};
 
 use plan::{CameraPlan, Plan, demo_key};
 use processes::{Process, wait_for_port};
-use score::{MatchScore, PassageKey};
+use score::PassageKey;
 
 /// Frames per second of the synthetic streams.
 const FPS: f64 = 10.0;
@@ -290,6 +291,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
         agents.len()
     ));
 
+    // The streams replay faster than real time; an agent still running after three times
+    // their length (plus start-up) is stuck, and the demo says so instead of waiting.
+    let stream_s = rows.iter().map(|r| r.time_s).fold(0.0, f64::max);
+    let agents_limit = Duration::from_secs_f64(120.0 + 3.0 * stream_s);
+    let agents_started = Instant::now();
     let mut events = Vec::new();
     let mut running: Vec<Option<Process>> = agents.into_iter().map(Some).collect();
     let mut settled_at: Option<Instant> = None;
@@ -314,6 +320,17 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 p.check(status)?;
                 say(&format!("{} finished, every signature delivered", p.name()));
                 *slot = None;
+            }
+        }
+        if agents_started.elapsed() > agents_limit {
+            let stuck: Vec<&str> = running.iter().flatten().map(Process::name).collect();
+            if !stuck.is_empty() {
+                bail!(
+                    "{} still running after {:.0} s (streams of {stream_s:.0} s); see their logs in {}",
+                    stuck.join(", "),
+                    agents_limit.as_secs_f64(),
+                    plan.work.display()
+                );
             }
         }
         if running.iter().all(Option::is_none) {
@@ -345,7 +362,14 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .sum();
     let s = score::score(&labels, gt_passages, &events);
     let trajectories = idf1::idf1(&labels, gt_passages, &events);
-    report(&s, &trajectories, args, started.elapsed());
+    let settings = report::Settings {
+        top_k: args.top_k,
+        max_distance: args.max_distance,
+        gating: !args.no_gating,
+    };
+    for line in report::lines(&s, &trajectories, &settings, started.elapsed()) {
+        say(&line);
+    }
     let json = serde_json::json!({
         "data": args.data, "model": plan.model, "model_id": plan.model_id,
         "top_k": plan.top_k, "max_distance": plan.max_distance, "gating": plan.gating,
@@ -360,37 +384,4 @@ fn run(args: &Args) -> anyhow::Result<()> {
 fn path_arg(p: &Path) -> anyhow::Result<&str> {
     p.to_str()
         .with_context(|| format!("{} is not valid UTF-8", p.display()))
-}
-
-fn report(s: &MatchScore, t: &idf1::Idf1, args: &Args, elapsed: Duration) {
-    say("");
-    say(&format!(
-        "passages: {} ground truth, {} signed ({} on a ground-truth vehicle)",
-        s.ground_truth_passages, s.passages, s.labelled
-    ));
-    say(&format!(
-        "matches:  {} events, {} reported pairs, {} correct, {} true pairs",
-        s.events, s.reported_pairs, s.correct_pairs, s.true_pairs
-    ));
-    say(&format!(
-        "precision {:.3}   recall {:.3}   F1 {:.3}   rank-1 {}/{}   (top_k {}, max_distance {}, {})",
-        s.precision,
-        s.recall,
-        s.f1,
-        s.rank1_correct,
-        s.rank1_eligible,
-        args.top_k,
-        args.max_distance
-            .map_or_else(|| "calibrated".to_owned(), |d| d.to_string()),
-        if args.no_gating {
-            "no gating"
-        } else {
-            "travel-time gating"
-        }
-    ));
-    say(&format!(
-        "trajectories: IDF1 {:.3} ({} identities formed; IDTP {}, IDFP {}, IDFN {})",
-        t.idf1, t.predicted_identities, t.idtp, t.idfp, t.idfn
-    ));
-    say(&format!("done in {:.0} s", elapsed.as_secs_f64()));
 }
