@@ -55,9 +55,14 @@ struct Args {
     /// Port of the hub's embedded broker on 127.0.0.1.
     #[arg(long, default_value_t = 18883)]
     port: u16,
-    /// Candidates per match event.
-    #[arg(long, default_value_t = 1)]
+    /// Candidates per match event: with one per camera (the default), the cameras a
+    /// passage is matched at.
+    #[arg(long, default_value_t = 3)]
     top_k: usize,
+    /// Let one event name several passages of the same camera (the hub's default),
+    /// instead of the nearest per camera.
+    #[arg(long)]
+    several_per_camera: bool,
     /// Largest CPDM distance reported as a match (default: the model's calibrated
     /// threshold from the manifest, `trainer calibrate`; no threshold for an uncalibrated
     /// model, each signature then reports its nearest other-camera signature).
@@ -174,6 +179,7 @@ fn build_plan(args: &Args, rows: &[Sighting]) -> anyhow::Result<Plan> {
         manifest: std::path::absolute(&args.manifest)?,
         model: args.model.clone(),
         top_k: args.top_k,
+        one_per_camera: !args.several_per_camera,
         max_distance: args.max_distance,
         gating: !args.no_gating,
         work: std::path::absolute(&args.work)?,
@@ -364,6 +370,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let trajectories = idf1::idf1(&labels, gt_passages, &events);
     let settings = report::Settings {
         top_k: args.top_k,
+        one_per_camera: plan.one_per_camera,
         max_distance: args.max_distance,
         gating: !args.no_gating,
     };
@@ -372,7 +379,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     let json = serde_json::json!({
         "data": args.data, "model": plan.model, "model_id": plan.model_id,
-        "top_k": plan.top_k, "max_distance": plan.max_distance, "gating": plan.gating,
+        "top_k": plan.top_k, "one_per_camera": plan.one_per_camera, "max_distance": plan.max_distance, "gating": plan.gating,
         "seconds": started.elapsed().as_secs_f64(), "score": s, "trajectories": trajectories,
     });
     let report_path = plan.work.join("report.json");

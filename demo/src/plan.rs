@@ -43,6 +43,8 @@ pub struct Plan {
     pub model: String,
     /// Candidates per match event.
     pub top_k: usize,
+    /// At most one candidate per other camera (the hub's `one_per_camera`).
+    pub one_per_camera: bool,
     /// Largest CPDM distance reported as a match; `None`: the model's calibrated threshold
     /// from the manifest (no limit for an uncalibrated model).
     pub max_distance: Option<f32>,
@@ -90,7 +92,11 @@ impl Plan {
             path_str(&self.manifest),
             self.model
         );
-        let _ = writeln!(t, "[matching]\ntop_k = {}", self.top_k);
+        let _ = writeln!(
+            t,
+            "[matching]\ntop_k = {}\none_per_camera = {}",
+            self.top_k, self.one_per_camera
+        );
         if let Some(d) = self.max_distance {
             let _ = writeln!(t, "max_distance = {d}");
         }
@@ -169,6 +175,7 @@ mod tests {
             manifest: PathBuf::from("/m/manifest.toml"),
             model: "spanreid-mnv2-int8".into(),
             top_k: 3,
+            one_per_camera: true,
             max_distance: Some(0.8),
             gating: true,
             work: PathBuf::from("/w"),
@@ -193,6 +200,7 @@ mod tests {
             .expect("hub config is valid");
         assert_eq!(settings.keys.len(), 3);
         assert_eq!(settings.config.links.len(), 3, "c1-c2, c1-c3, c2-c3");
+        assert!(settings.config.matching.one_per_camera);
         assert!(settings.embedded_listen.is_some());
         assert!(p.hub_toml().contains("min_s = 70\nmax_s = 110"), "two hops");
         assert_eq!(

@@ -10,6 +10,8 @@ use crate::score::MatchScore;
 pub struct Settings {
     /// Candidates per event at most.
     pub top_k: usize,
+    /// At most one candidate per other camera.
+    pub one_per_camera: bool,
     /// Explicit distance limit; `None`: the model's calibrated threshold.
     pub max_distance: Option<f32>,
     /// Travel-time gating between linked cameras.
@@ -37,8 +39,18 @@ pub fn lines(s: &MatchScore, t: &Idf1, settings: &Settings, elapsed: Duration) -
             s.events, s.reported_pairs, s.correct_pairs, s.true_pairs
         ),
         format!(
-            "precision {:.3}   recall {:.3}   F1 {:.3}   rank-1 {}/{}   (top_k {}, max_distance {limit}, {gating})",
-            s.precision, s.recall, s.f1, s.rank1_correct, s.rank1_eligible, settings.top_k,
+            "precision {:.3}   recall {:.3}   F1 {:.3}   rank-1 {}/{}   (top_k {}{}, max_distance {limit}, {gating})",
+            s.precision,
+            s.recall,
+            s.f1,
+            s.rank1_correct,
+            s.rank1_eligible,
+            settings.top_k,
+            if settings.one_per_camera {
+                " one per camera"
+            } else {
+                ""
+            },
         ),
         format!(
             "trajectories: IDF1 {:.3} ({} identities formed; IDTP {}, IDFP {}, IDFN {})",

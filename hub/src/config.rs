@@ -97,6 +97,9 @@ pub struct MatchingConfig {
     pub max_distance: Option<f32>,
     /// Match new signatures at all (off: store only, e.g. to fill a gallery).
     pub enabled: bool,
+    /// At most one candidate per other camera, the nearest there (`top_k` then counts
+    /// cameras). Exact, at the cost of one gallery scan per camera for each batch.
+    pub one_per_camera: bool,
 }
 
 /// One camera allowed to publish.
@@ -178,6 +181,7 @@ impl Default for MatchingConfig {
             top_k: 5,
             max_distance: None,
             enabled: true,
+            one_per_camera: false,
         }
     }
 }

@@ -3,7 +3,11 @@
 //! The matcher keeps, beside the search index, where and when each gallery entry was seen,
 //! and filters the search with it: never the query's own camera, and, when a camera graph
 //! is configured, only cameras linked to the query's camera with a capture-time difference
-//! inside the link's travel-time range.
+//! inside the link's travel-time range. With `one_per_camera` (the default) a new signature
+//! gets at most one candidate per other camera, the nearest there: a vehicle passes a
+//! camera once per trip, so a second candidate from the same camera can only be a wrong
+//! one, and the best per camera lets one event name the vehicle at every camera it came
+//! from.
 
 use std::collections::HashMap;
 
@@ -61,6 +65,7 @@ pub struct Matcher<I> {
     graph: TravelGraph,
     top_k: usize,
     max_distance: f32,
+    one_per_camera: bool,
 }
 
 impl<I: GalleryIndex> Matcher<I> {
@@ -77,6 +82,7 @@ impl<I: GalleryIndex> Matcher<I> {
             graph: TravelGraph::default(),
             top_k,
             max_distance,
+            one_per_camera: false,
         };
         for link in links {
             let a = m.camera_index(&parse_camera_ref(&link.from)?);
@@ -85,6 +91,12 @@ impl<I: GalleryIndex> Matcher<I> {
             m.graph.links.insert((a.min(b), a.max(b)), range);
         }
         Ok(m)
+    }
+
+    /// At most one candidate per other camera (the nearest there), `top_k` cameras at most.
+    pub fn one_per_camera(mut self, on: bool) -> Self {
+        self.one_per_camera = on;
+        self
     }
 
     /// Stable small index of a camera, assigned on first sight.
@@ -113,13 +125,50 @@ impl<I: GalleryIndex> Matcher<I> {
     /// The signatures are not added.
     pub fn candidates_batch(&mut self, batch: &[(i64, &Signature)]) -> Vec<Vec<Candidate>> {
         let metas: Vec<RowMeta> = batch.iter().map(|(_, s)| self.meta_of(s)).collect();
+        let hits = if self.one_per_camera {
+            // One search per camera for its nearest: exact, and cheap while the cameras
+            // a query can match are few (a camera graph limits them).
+            let mut best: Vec<Vec<(i64, f32)>> = vec![Vec::new(); batch.len()];
+            for camera in 0..self.cameras.len() as CameraIdx {
+                let found = self.search(batch, &metas, 1, &|g: RowMeta| g.camera == camera);
+                for (all, one) in best.iter_mut().zip(found) {
+                    all.extend(one);
+                }
+            }
+            for hits in &mut best {
+                hits.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                hits.truncate(self.top_k);
+            }
+            best
+        } else {
+            self.search(batch, &metas, self.top_k, &|_| true)
+        };
+        hits.into_iter()
+            .map(|hits| {
+                hits.into_iter()
+                    .map(|(id, distance)| Candidate { id, distance })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The `k` nearest allowed entries that pass `only`, for each signature of the batch:
+    /// in the gallery, and among the batch's earlier signatures.
+    fn search(
+        &self,
+        batch: &[(i64, &Signature)],
+        metas: &[RowMeta],
+        k: usize,
+        only: &(dyn Fn(RowMeta) -> bool + Sync),
+    ) -> Vec<Vec<(i64, f32)>> {
         let sigs: Vec<&Signature> = batch.iter().map(|(_, s)| *s).collect();
         let graph = &self.graph;
-        let allowed = |q: RowMeta, g: RowMeta| g.camera != q.camera && graph.allows(q, g);
+        let allowed =
+            |q: RowMeta, g: RowMeta| g.camera != q.camera && only(g) && graph.allows(q, g);
         let keep_gallery = |qi: usize, _id: i64, g: RowMeta| allowed(metas[qi], g);
-        let mut per_query =
-            self.index
-                .search_many(&sigs, self.top_k, self.max_distance, &keep_gallery);
+        let mut per_query = self
+            .index
+            .search_many(&sigs, k, self.max_distance, &keep_gallery);
         if batch.len() > 1 {
             let mut within = self.index.empty_like();
             let position: std::collections::HashMap<i64, usize> = batch
@@ -127,27 +176,20 @@ impl<I: GalleryIndex> Matcher<I> {
                 .enumerate()
                 .map(|(i, (id, _))| (*id, i))
                 .collect();
-            for ((id, sig), meta) in batch.iter().zip(&metas) {
+            for ((id, sig), meta) in batch.iter().zip(metas) {
                 within.insert(*id, sig, *meta);
             }
             let keep_earlier = |qi: usize, id: i64, g: RowMeta| {
                 position.get(&id).is_some_and(|&gi| gi < qi) && allowed(metas[qi], g)
             };
-            let earlier = within.search_many(&sigs, self.top_k, self.max_distance, &keep_earlier);
+            let earlier = within.search_many(&sigs, k, self.max_distance, &keep_earlier);
             for (hits, more) in per_query.iter_mut().zip(earlier) {
                 hits.extend(more);
                 hits.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                hits.truncate(self.top_k);
+                hits.truncate(k);
             }
         }
         per_query
-            .into_iter()
-            .map(|hits| {
-                hits.into_iter()
-                    .map(|(id, distance)| Candidate { id, distance })
-                    .collect()
-            })
-            .collect()
     }
 
     /// Add a stored signature to the searchable gallery.
@@ -240,6 +282,42 @@ mod tests {
         assert_eq!(at(1060), vec![1]);
         assert_eq!(at(1061), Vec::<i64>::new());
         assert_eq!(at(970), vec![1]); // the other direction, reported late
+    }
+
+    #[test]
+    fn one_per_camera_gives_each_other_camera_its_nearest_only() {
+        let bank = IdentityBank::new(3, DIM, 4);
+        let mut m = Matcher::new(Int8Index::new([3; 16], DIM), &[], 5, f32::INFINITY).unwrap();
+        // Vehicle 0 twice at b (a second, noisier passage), once at c; vehicle 1 at b.
+        m.insert(1, &sig(&bank, 0, "b", 0, 1));
+        m.insert(2, &sig(&bank, 0, "b", 0, 2));
+        m.insert(3, &sig(&bank, 0, "c", 0, 3));
+        m.insert(4, &sig(&bank, 1, "b", 0, 4));
+        let query = sig(&bank, 0, "a", 0, 9);
+        let all = m_ids(&mut m, &query);
+        assert_eq!(all.len(), 4, "without the option, everything within reach");
+        let mut m = m.one_per_camera(true);
+        let hits = m.candidates(&query);
+        let ids: Vec<i64> = hits.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), 2, "one from b, one from c: {ids:?}");
+        assert!(ids.contains(&3));
+        assert!(
+            ids[0] != 4 && ids[1] != 4,
+            "b's nearest is vehicle 0: {ids:?}"
+        );
+        assert!(hits[0].distance <= hits[1].distance);
+        // The same within one batch: the earlier signatures of the batch count as gallery.
+        let mut fresh = Matcher::new(Int8Index::new([3; 16], DIM), &[], 5, f32::INFINITY)
+            .unwrap()
+            .one_per_camera(true);
+        let (s1, s2, s3) = (
+            sig(&bank, 0, "b", 0, 1),
+            sig(&bank, 0, "b", 0, 2),
+            query.clone(),
+        );
+        let got = fresh.candidates_batch(&[(1, &s1), (2, &s2), (9, &s3)]);
+        assert_eq!(got[2].len(), 1, "{:?}", got[2]);
+        assert!(got[1].is_empty(), "same camera as its only predecessor");
     }
 
     fn m_ids<I: GalleryIndex>(m: &mut Matcher<I>, s: &Signature) -> Vec<i64> {

@@ -67,7 +67,8 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
     /// Open the hub over `store`, rebuilding the search gallery from it.
     pub fn open(settings: &Settings, store: S, index: I) -> Result<Self, super::HubError> {
         let cfg = &settings.config;
-        let matcher = Matcher::new(index, &cfg.links, cfg.matching.top_k, settings.max_distance)?;
+        let matcher = Matcher::new(index, &cfg.links, cfg.matching.top_k, settings.max_distance)?
+            .one_per_camera(cfg.matching.one_per_camera);
         let mut hub = Hub {
             verifier: Verifier::new(settings),
             store,
