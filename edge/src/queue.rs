@@ -265,6 +265,12 @@ impl DiskQueue {
             .as_ref()
             .is_none_or(|(first, _, _)| id - first >= self.settings.segment_records.max(1));
         if roll {
+            // The segment being closed goes now if nothing in it waits any more.
+            if let Some((first, _, _)) = self.active.take()
+                && self.segments.get(&first).is_some_and(|s| s.live == 0)
+            {
+                self.delete_segment(first)?;
+            }
             let path = segment_path(&self.dir, id);
             let f = OpenOptions::new()
                 .create(true)

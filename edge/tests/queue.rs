@@ -177,6 +177,27 @@ fn beyond_max_bytes_the_oldest_are_dropped_and_counted() {
 }
 
 #[test]
+fn a_closed_segment_with_nothing_waiting_is_deleted_when_the_next_one_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut q, _) = DiskQueue::open(dir.path(), settings(100)).unwrap();
+    let ids: Vec<u64> = (0..4u8).map(|i| q.push(&[i]).unwrap()).collect();
+    assert_eq!(q.ack_many(&ids).unwrap(), 4);
+    let segments = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with("seg-")
+            })
+            .count()
+    };
+    assert_eq!(segments(), 1, "the segment being written stays");
+    q.push(&[9]).unwrap();
+    assert_eq!(segments(), 1, "the emptied one went when the next started");
+    assert_eq!(payloads(&q), [vec![9]]);
+}
+
+#[test]
 fn oversized_records_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (mut q, _) = DiskQueue::open(dir.path(), settings(3)).unwrap();
