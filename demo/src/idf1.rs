@@ -166,7 +166,7 @@ fn max_weight_assignment(gain: &[Vec<i64>]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::score::tests::event;
+    use crate::score::tests::{event, two_vehicles};
 
     fn link(query: (&str, u64), top: (&str, u64)) -> MatchEvent {
         event(query, &[top])
@@ -184,15 +184,7 @@ mod tests {
     #[test]
     fn a_wrong_link_merges_two_trajectories_and_costs_their_smaller_part() {
         // Vehicle 1 at c1/1, c2/1, c3/1; vehicle 2 at c1/2, c2/2; c3/9 on no vehicle.
-        let labels: BTreeMap<PassageKey, Option<u32>> = [
-            (("c1".into(), 1), Some(1)),
-            (("c2".into(), 1), Some(1)),
-            (("c3".into(), 1), Some(1)),
-            (("c1".into(), 2), Some(2)),
-            (("c2".into(), 2), Some(2)),
-            (("c3".into(), 9), None),
-        ]
-        .into();
+        let labels = two_vehicles(9);
         let right = [
             link(("c2", 1), ("c1", 1)),
             link(("c3", 1), ("c2", 1)),

@@ -154,18 +154,22 @@ pub(crate) mod tests {
         MatchEvent::new(sig(query.0, query.1), &[0; 16], candidates)
     }
 
-    #[test]
-    fn pairs_are_counted_once_and_scored_by_identity() {
-        // Identity 1 at c1/1, c2/1, c3/1; identity 2 at c1/2, c2/2; c3/2 unlabelled.
-        let labels: BTreeMap<PassageKey, Option<u32>> = [
+    /// Identity 1 at c1/1, c2/1, c3/1; identity 2 at c1/2, c2/2; c3/`stray` on no vehicle.
+    pub(crate) fn two_vehicles(stray: u64) -> BTreeMap<PassageKey, Option<u32>> {
+        [
             (("c1".into(), 1), Some(1)),
             (("c2".into(), 1), Some(1)),
             (("c3".into(), 1), Some(1)),
             (("c1".into(), 2), Some(2)),
             (("c2".into(), 2), Some(2)),
-            (("c3".into(), 2), None),
+            (("c3".into(), stray), None),
         ]
-        .into();
+        .into()
+    }
+
+    #[test]
+    fn pairs_are_counted_once_and_scored_by_identity() {
+        let labels = two_vehicles(2);
         let events = vec![
             event(("c2", 1), &[("c1", 1)]),            // correct
             event(("c2", 2), &[("c1", 1), ("c1", 2)]), // wrong first, then correct
