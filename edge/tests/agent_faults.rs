@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -22,15 +24,7 @@ fn config(dir: &Path, mqtt: &str) -> std::path::PathBuf {
             .save(dir.join(format!("frames/{i:06}.png")))
             .unwrap();
     }
-    if !dir.join("model/manifest.toml").exists() {
-        let status = Command::new(BIN)
-            .arg("fixture")
-            .arg(dir.join("model"))
-            .args(["--size", "32", "--dim", "16"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    support::fixture_model(BIN, &dir.join("model"));
     let path = dir.join("edge.toml");
     std::fs::write(
         &path,

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -91,13 +93,7 @@ fn config(dir: &Path, port: u16) -> std::path::PathBuf {
 fn prepare(dir: &Path) {
     std::fs::create_dir_all(dir.join("frames")).unwrap();
     draw(&dir.join("frames"));
-    let status = Command::new(BIN)
-        .arg("fixture")
-        .arg(dir.join("model"))
-        .args(["--size", "32", "--dim", "16"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    support::fixture_model(BIN, &dir.join("model"));
 }
 
 /// Waits until the agent has queued `n` signatures.
