@@ -420,3 +420,27 @@ fn the_hub_ingests_over_tls_and_refuses_an_untrusted_broker() {
     .expect_err("untrusted broker certificate");
     assert!(format!("{err:#}").contains("MQTT"), "{err:#}");
 }
+
+#[test]
+fn events_key_prints_the_public_key_the_events_are_signed_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hub.toml");
+    let db = dir.path().join("data/hub.sqlite");
+    std::fs::write(&config, format!("db = {:?}\n", db.to_str().unwrap())).unwrap();
+    let out = hub_command(&["events-key", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    // Made beside the database on first use; the hub signs with the same key.
+    let key_file = dir.path().join("data/hub.events-key");
+    let signer = EventSigner::load_or_create(&key_file).unwrap();
+    assert_eq!(printed.trim(), signer.public().to_hex());
+    std::fs::write(&key_file, "short\n").unwrap();
+    let out = hub_command(&["events-key", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hub.events-key"), "{stderr}");
+}
