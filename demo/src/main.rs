@@ -4,6 +4,7 @@
 //! recall against the streams' ground truth.
 
 mod idf1;
+mod picture;
 mod plan;
 mod processes;
 mod report;
@@ -385,6 +386,14 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let report_path = plan.work.join("report.json");
     std::fs::write(&report_path, serde_json::to_string_pretty(&json)?)?;
     say(&format!("report: {}", report_path.display()));
+    let picture_path = plan.work.join("matches.png");
+    picture::matches(&labels, &events)
+        .save(&picture_path)
+        .with_context(|| format!("writing {}", picture_path.display()))?;
+    say(&format!(
+        "picture: {} (a row per vehicle, a column per camera; green: right pairs, red: wrong)",
+        picture_path.display()
+    ));
     Ok(())
 }
 
