@@ -28,6 +28,7 @@ pub mod cpdm;
 pub mod dataset;
 #[cfg(feature = "std")]
 pub mod eval;
+pub mod hex;
 pub mod kernel;
 pub mod part;
 pub mod search;

@@ -386,16 +386,9 @@ pub fn parse_camera_ref(s: &str) -> Result<CameraId, ConfigError> {
 }
 
 fn parse_model_id(hex: &str) -> Result<ModelId, ConfigError> {
-    let bad = || ConfigError::Invalid(format!("model.id {hex:?} is not 32 hexadecimal digits"));
-    if hex.len() != 2 * MODEL_ID_LEN || !hex.is_ascii() {
-        return Err(bad());
-    }
-    let mut id = [0u8; MODEL_ID_LEN];
-    for (byte, pair) in id.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        let pair = core::str::from_utf8(pair).map_err(|_| bad())?;
-        *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
-    }
-    Ok(id)
+    spanreid::hex::decode::<MODEL_ID_LEN>(hex).ok_or_else(|| {
+        ConfigError::Invalid(format!("model.id {hex:?} is not 32 hexadecimal digits"))
+    })
 }
 
 /// Lower-case hexadecimal of bytes (model ids in events and the database).

@@ -84,7 +84,8 @@ impl EventSigner {
             source,
         };
         let seed = match std::fs::read_to_string(path) {
-            Ok(text) => hex32(text.trim()).ok_or_else(|| EventKeyError::Malformed(path.into()))?,
+            Ok(text) => spanreid::hex::decode::<32>(text.trim())
+                .ok_or_else(|| EventKeyError::Malformed(path.into()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut seed = [0u8; 32];
                 SystemRandom::new()
@@ -127,7 +128,7 @@ pub struct EventKey([u8; 32]);
 impl EventKey {
     /// From 64 hexadecimal digits.
     pub fn from_hex(hex: &str) -> Option<Self> {
-        hex32(hex.trim()).map(EventKey)
+        spanreid::hex::decode(hex.trim()).map(EventKey)
     }
 
     /// As 64 hexadecimal digits.
@@ -142,7 +143,8 @@ impl EventKey {
         if !env.signed_by.eq_ignore_ascii_case(&self.to_hex()) {
             return Err(EventAuthError::OtherKey(env.signed_by));
         }
-        let signature = hex_bytes(&env.signature).ok_or(EventAuthError::BadSignature)?;
+        let signature =
+            spanreid::hex::decode::<64>(&env.signature).ok_or(EventAuthError::BadSignature)?;
         UnparsedPublicKey::new(&ED25519, self.0)
             .verify(env.event.as_bytes(), &signature)
             .map_err(|_| EventAuthError::BadSignature)?;
@@ -169,20 +171,6 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(b"\n")?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
-}
-
-fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) || !hex.is_ascii() {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
-        .collect()
-}
-
-fn hex32(hex: &str) -> Option<[u8; 32]> {
-    hex_bytes(hex)?.try_into().ok()
 }
 
 #[cfg(test)]

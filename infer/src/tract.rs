@@ -41,10 +41,9 @@ impl TractEmbedder {
     pub fn load(model: ResolvedModel) -> Result<Self, InferError> {
         let bytes = read_checked(&model)?;
         let digest = super::manifest::sha256_hex(&bytes);
-        let mut model_id = [0u8; MODEL_ID_LEN];
-        for (k, byte) in model_id.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&digest[2 * k..2 * k + 2], 16).unwrap_or(0);
-        }
+        // The model id: the digest's first bytes (a sha256 digest is always hexadecimal).
+        let model_id = spanreid::hex::decode::<MODEL_ID_LEN>(&digest[..2 * MODEL_ID_LEN])
+            .unwrap_or([0; MODEL_ID_LEN]);
         let e = &model.entry;
         let ctx = model.path.display().to_string();
         let mut outputs: Vec<String> = Vec::new();

@@ -46,15 +46,7 @@ impl CameraKey {
 
     /// A key from 64 hexadecimal digits (upper or lower case), as written in config files.
     pub fn from_hex(hex: &str) -> Option<Self> {
-        let hex = hex.as_bytes();
-        if hex.len() != 2 * KEY_LEN {
-            return None;
-        }
-        let mut key = [0u8; KEY_LEN];
-        for (byte, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
-            *byte = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
-        }
-        Some(CameraKey(key))
+        crate::hex::decode(hex).map(CameraKey)
     }
 
     /// The tag of `body` under this key.
@@ -74,15 +66,6 @@ impl CameraKey {
     fn mac(&self) -> Hmac<Sha256> {
         // HMAC accepts keys of any length, so this cannot fail.
         <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length")
-    }
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
     }
 }
 
