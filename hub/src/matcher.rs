@@ -57,6 +57,43 @@ pub struct Candidate {
     pub distance: f32,
 }
 
+/// A batch made ready for searching, once for all the searches of its matching: its
+/// signatures, their metadata and, for a batch of several, an index of the batch itself
+/// (each signature is matched against those before it) with each id's position.
+struct Prepared<'a, I> {
+    sigs: Vec<&'a Signature>,
+    metas: Vec<RowMeta>,
+    within: Option<(I, HashMap<i64, usize>)>,
+}
+
+impl<'a, I: GalleryIndex> Prepared<'a, I> {
+    fn new(index: &I, batch: &[(i64, &'a Signature)], metas: Vec<RowMeta>) -> Self {
+        let within = (batch.len() > 1).then(|| {
+            let mut within = index.empty_like();
+            for ((id, sig), meta) in batch.iter().zip(&metas) {
+                within.insert(*id, sig, *meta);
+            }
+            let position = batch
+                .iter()
+                .enumerate()
+                .map(|(i, (id, _))| (*id, i))
+                .collect();
+            (within, position)
+        });
+        Prepared {
+            sigs: batch.iter().map(|(_, s)| *s).collect(),
+            metas,
+            within,
+        }
+    }
+}
+
+/// Sorts hits by distance (then id, for a stable order) and keeps the first `k`.
+fn nearest_first(hits: &mut Vec<(i64, f32)>, k: usize) {
+    hits.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    hits.truncate(k);
+}
+
 /// The searchable gallery with its metadata.
 #[derive(Debug)]
 pub struct Matcher<I> {
@@ -125,23 +162,23 @@ impl<I: GalleryIndex> Matcher<I> {
     /// The signatures are not added.
     pub fn candidates_batch(&mut self, batch: &[(i64, &Signature)]) -> Vec<Vec<Candidate>> {
         let metas: Vec<RowMeta> = batch.iter().map(|(_, s)| self.meta_of(s)).collect();
+        let prepared = Prepared::new(&self.index, batch, metas);
         let hits = if self.one_per_camera {
             // One search per camera for its nearest: exact, and cheap while the cameras
             // a query can match are few (a camera graph limits them).
             let mut best: Vec<Vec<(i64, f32)>> = vec![Vec::new(); batch.len()];
             for camera in 0..self.cameras.len() as CameraIdx {
-                let found = self.search(batch, &metas, 1, &|g: RowMeta| g.camera == camera);
+                let found = self.search(&prepared, 1, &|g: RowMeta| g.camera == camera);
                 for (all, one) in best.iter_mut().zip(found) {
                     all.extend(one);
                 }
             }
             for hits in &mut best {
-                hits.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                hits.truncate(self.top_k);
+                nearest_first(hits, self.top_k);
             }
             best
         } else {
-            self.search(batch, &metas, self.top_k, &|_| true)
+            self.search(&prepared, self.top_k, &|_| true)
         };
         hits.into_iter()
             .map(|hits| {
@@ -156,37 +193,26 @@ impl<I: GalleryIndex> Matcher<I> {
     /// in the gallery, and among the batch's earlier signatures.
     fn search(
         &self,
-        batch: &[(i64, &Signature)],
-        metas: &[RowMeta],
+        batch: &Prepared<'_, I>,
         k: usize,
         only: &(dyn Fn(RowMeta) -> bool + Sync),
     ) -> Vec<Vec<(i64, f32)>> {
-        let sigs: Vec<&Signature> = batch.iter().map(|(_, s)| *s).collect();
+        let (sigs, metas) = (&batch.sigs, &batch.metas);
         let graph = &self.graph;
         let allowed =
             |q: RowMeta, g: RowMeta| g.camera != q.camera && only(g) && graph.allows(q, g);
         let keep_gallery = |qi: usize, _id: i64, g: RowMeta| allowed(metas[qi], g);
         let mut per_query = self
             .index
-            .search_many(&sigs, k, self.max_distance, &keep_gallery);
-        if batch.len() > 1 {
-            let mut within = self.index.empty_like();
-            let position: std::collections::HashMap<i64, usize> = batch
-                .iter()
-                .enumerate()
-                .map(|(i, (id, _))| (*id, i))
-                .collect();
-            for ((id, sig), meta) in batch.iter().zip(metas) {
-                within.insert(*id, sig, *meta);
-            }
+            .search_many(sigs, k, self.max_distance, &keep_gallery);
+        if let Some((within, position)) = &batch.within {
             let keep_earlier = |qi: usize, id: i64, g: RowMeta| {
                 position.get(&id).is_some_and(|&gi| gi < qi) && allowed(metas[qi], g)
             };
-            let earlier = within.search_many(&sigs, k, self.max_distance, &keep_earlier);
+            let earlier = within.search_many(sigs, k, self.max_distance, &keep_earlier);
             for (hits, more) in per_query.iter_mut().zip(earlier) {
                 hits.extend(more);
-                hits.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                hits.truncate(k);
+                nearest_first(hits, k);
             }
         }
         per_query
