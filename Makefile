@@ -45,9 +45,11 @@ fuzz-smoke:
 	else echo "fuzz-smoke: no nightly toolchain, skipped"; fi
 
 # The main job. DEMO_DATA is rendered once (trainer synth, no libtorch needed) and reused;
-# its name carries the renderer's version, so a changed renderer renders afresh.
+# its name carries the dataset's and the streams' renderer versions, so a changed renderer
+# renders afresh.
 RENDERER_VERSION := $(shell sed -n 's/^pub const RENDERER_VERSION: u32 = \([0-9]*\);/\1/p' trainer/src/synth/mod.rs)
-DEMO_DATA ?= $(SPANREID_CACHE)/demo/synth-small-r$(RENDERER_VERSION)
+STREAMS_VERSION := $(shell sed -n 's/^pub const STREAMS_VERSION: u32 = \([0-9]*\);/\1/p' trainer/src/synth/streams/mod.rs)
+DEMO_DATA ?= $(SPANREID_CACHE)/demo/synth-small-r$(RENDERER_VERSION)-s$(STREAMS_VERSION)
 DEMO_MODEL ?= spanreid-mnv2-int8
 DEMO_ARGS ?=
 .PHONY: demo

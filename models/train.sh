@@ -17,7 +17,8 @@ cd "$(dirname "$0")/.."
 SPANREID_CACHE=${SPANREID_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spanreid}
 RUNS=${1:-$SPANREID_CACHE/model-runs}
 RENDERER_VERSION=$(sed -n 's/^pub const RENDERER_VERSION: u32 = \([0-9]*\);/\1/p' trainer/src/synth/mod.rs)
-DATA=${DATA:-$SPANREID_CACHE/demo/synth-small-r$RENDERER_VERSION}
+# Seed 0, in a directory of its own: the demo renders the default seed (776) under demo/.
+DATA=${DATA:-$SPANREID_CACHE/train/synth-small-r$RENDERER_VERSION-seed0}
 SPAN_STEPS=${SPAN_STEPS:-1500}
 FEATURE_STEPS=${FEATURE_STEPS:-1200}
 

@@ -1,7 +1,13 @@
-//! Camera streams for end-to-end tests: each camera watches a straight road over its
-//! photograph; the same vehicles pass the cameras in route order (camera 1, 2, …) with
-//! plausible travel times. Writes full frames and a ground-truth CSV of which identity is
-//! where in which frame (bounding box of its visible pixels).
+//! Camera streams for end-to-end tests and the demo: each camera stands on a pole beside a
+//! four-lane road drawn in perspective over its photograph ([`street`], [`road`]); route
+//! vehicles pass the cameras in route order (camera 1, 2, …) with plausible travel times,
+//! oncoming vehicles pass one camera each ([`traffic`]). Writes full frames, a ground-truth
+//! CSV of which identity is where in which frame (bounding box of its visible pixels), each
+//! vehicle's route, each camera's geometry and a contact sheet.
+
+pub mod road;
+pub mod street;
+pub mod traffic;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -12,129 +18,33 @@ use rayon::prelude::*;
 
 use crate::synth::SynthError;
 use crate::synth::assets;
-use crate::synth::camera::{CameraSpec, Pose, light_direction};
+use crate::synth::camera::{Pose, light_direction};
 use crate::synth::dataset::{load_meshes, load_photos, plan_world, rng_for};
 use crate::synth::identity::Identity;
 use crate::synth::layout;
 use crate::synth::mesh::Vec3;
 use crate::synth::preset::Preset;
-use crate::synth::raster::Intrinsics;
 use crate::synth::scene::{Placed, Rendered, render};
 use crate::synth::shade::{Lighting, PreparedMesh};
 
-/// Frames per second of the streams.
-pub const FPS: f32 = 10.0;
+pub use street::Street;
+pub use traffic::{FPS, Pass, TRAVEL_S};
 
-/// At most this many (test) identities drive through the streams.
+/// Version of what the stream renderer draws, kept apart from the dataset's
+/// [`RENDERER_VERSION`](crate::synth::RENDERER_VERSION) (a model's record names that one):
+/// bumped whenever the same preset and seed would give other streams. 3: a four-lane road
+/// in perspective, pole-mounted cameras, traffic both ways, blur at the vehicles' scale.
+pub const STREAMS_VERSION: u32 = 3;
+
+/// At most this many (test) identities drive the whole route.
 pub const MAX_STREAM_VEHICLES: usize = 40;
-/// Seconds between vehicles leaving the start of the route.
-pub const GAP_S: f32 = 1.0;
-/// Nominal seconds a vehicle takes to cross a camera's watched stretch.
-pub const CROSSING_S: f32 = 4.0;
-/// Nominal seconds between consecutive cameras along the route.
-pub const TRAVEL_S: f32 = 45.0;
+/// At most this many more test identities drive the other way past one camera each.
+pub const MAX_ONCOMING: usize = 12;
 
-/// One vehicle's pass through one camera's view.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Pass {
-    /// Index into the identities.
-    pub identity: usize,
-    /// Index into the cameras.
-    pub camera: usize,
-    /// Global time the vehicle enters the watched stretch (seconds).
-    pub enter_s: f32,
-    /// Time it takes to cross the stretch.
-    pub duration_s: f32,
-    /// Direction of travel along the road's `x` (+1 or −1).
-    pub direction: f32,
-    /// Lateral lane offset, metres.
-    pub lane: f32,
-}
-
-/// Road and camera geometry of one stream camera (world frame: road along `x`, `z` up).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Street {
-    /// Camera pose in the world frame.
-    pub pose: Pose,
-    /// Intrinsics at output resolution.
-    pub k: Intrinsics,
-    /// Half length of the watched road, metres; vehicles run from −this to +this.
-    pub half_road: f32,
-    /// Global time of the stream's first frame.
-    pub start_s: f32,
-}
-
-/// Camera over a road: mounted 3–8 m up (higher for a camera of higher elevation, up to
-/// 35°), some metres from the road, looking at the road centre with a 60° horizontal field
-/// of view; camera `c` (0-based) starts recording `c × TRAVEL_S` into the route.
-pub fn street(cam: &CameraSpec, index: usize, width: u32, height: u32) -> Street {
-    let h = 3.0 + 5.0 * (cam.elevation_deg.min(35.0) / 35.0);
-    let back = 9.0 + 3.0 * cam.distance;
-    let yaw = (cam.number as f32 * 37.0).to_radians().sin() * 0.5;
-    let pose = Pose::look_at([back * yaw.sin(), -back * yaw.cos(), h], [0.0, 0.0, 0.0]);
-    let half_fov = 30f32.to_radians();
-    let focal = width as f32 / 2.0 / half_fov.tan();
-    let k = Intrinsics {
-        focal,
-        cx: width as f32 / 2.0,
-        cy: height as f32 / 2.0,
-        width,
-        height,
-    };
-    let half_road = (back * back + h * h).sqrt() * half_fov.tan() / yaw.cos() + 6.0;
-    Street {
-        pose,
-        k,
-        half_road,
-        start_s: index as f32 * TRAVEL_S,
-    }
-}
-
-/// Plans when each identity passes each camera: vehicles leave [`GAP_S`] apart on
-/// alternating lanes, each at its own steady speed, and reach camera `c + 1` about
-/// [`TRAVEL_S`] after camera `c`; alternate cameras see the traffic going the other way.
-pub fn schedule(identities: usize, cameras: usize, rng: &mut impl Rng) -> Vec<Pass> {
-    let mut out = Vec::new();
-    for i in 0..identities {
-        let duration_s = CROSSING_S * rng.random_range(0.9..1.1);
-        let mut t = i as f32 * GAP_S + rng.random_range(0.0..0.2);
-        for c in 0..cameras {
-            let direction = if c % 2 == 0 { 1.0 } else { -1.0 };
-            let lane = if i % 2 == 0 { 1.8 } else { -1.8 };
-            out.push(Pass {
-                identity: i,
-                camera: c,
-                enter_s: t,
-                duration_s,
-                direction,
-                lane,
-            });
-            t += TRAVEL_S + rng.random_range(-0.2..0.2);
-        }
-    }
-    out
-}
-
-/// Frames each camera records so that every vehicle passes completely.
-pub fn frames_needed(identities: usize) -> u32 {
-    ((identities as f32 * GAP_S + 0.2 + 0.4 + CROSSING_S * 1.1 + 1.0) * FPS).ceil() as u32
-}
-
-/// Where a pass puts its vehicle at global time `t`: world position and heading
-/// (radians), if it is on the watched stretch.
-pub fn position(pass: &Pass, street: &Street, t: f32) -> Option<(Vec3, f32)> {
-    let frac = (t - pass.enter_s) / pass.duration_s;
-    if !(0.0..=1.0).contains(&frac) {
-        return None;
-    }
-    let x = pass.direction * street.half_road * (2.0 * frac - 1.0);
-    let heading = if pass.direction > 0.0 {
-        0.0
-    } else {
-        std::f32::consts::PI
-    };
-    Some(([x, pass.lane, 0.0], heading))
-}
+/// Random-stream kinds of the streams (see [`rng_for`]), apart from the dataset's.
+const SALT_SCHEDULE: u64 = 5;
+const SALT_FRAME: u64 = 6;
+const SALT_STREET: u64 = 1_000;
 
 /// The camera pose expressed in the frame of a vehicle at `p` with `heading`.
 pub fn pose_in_vehicle(world: &Pose, p: Vec3, heading: f32) -> Pose {
@@ -198,26 +108,42 @@ pub fn render_streams(
         .collect();
     let photos = load_photos(root, &needed, 1280)?;
     let meshes = load_meshes(root, &world.specs)?;
-    // Streams show (the first) test identities: the ones a re-identification system meets unseen.
-    let unseen: Vec<&Identity> = world
+    // Streams show test identities only: the ones a re-identification system meets unseen.
+    let test: Vec<&Identity> = world
         .identities
         .iter()
         .filter(|i| i.id > world.train)
-        .take(MAX_STREAM_VEHICLES)
         .collect();
-    let passes = schedule(unseen.len(), world.cameras.len(), &mut rng_for(seed, 5, 0));
-    let frame_count = frames_needed(unseen.len());
+    let route = test.len().min(MAX_STREAM_VEHICLES);
+    let oncoming = (test.len() - route).min(MAX_ONCOMING);
     let (w, h) = (preset.stream_width, preset.stream_height);
+    let mut streets = Vec::new();
+    let mut looks = Vec::new();
+    let mut route_direction = Vec::new();
+    for (ci, cam) in world.cameras.iter().enumerate() {
+        let mut rng = rng_for(seed, SALT_STREET, ci as u64);
+        streets.push(street::street(cam, ci as f32 * TRAVEL_S, w, h, &mut rng));
+        looks.push(road::RoadLook::random(&mut rng));
+        route_direction.push(if rng.random_bool(0.5) { 1.0 } else { -1.0 });
+    }
+    let passes = traffic::schedule(
+        route,
+        oncoming,
+        &streets,
+        &route_direction,
+        &mut rng_for(seed, SALT_SCHEDULE, 0),
+    );
+    let frame_count = traffic::frames_needed(&passes, &streets);
     let dir = out.join("streams");
     let mut gt = String::from("camera,frame,time_s,id,x0,y0,x1,y1,pixels\n");
     let mut frames = 0;
     let mut thumbs: Vec<Vec<u8>> = Vec::new();
     for (ci, cam) in world.cameras.iter().enumerate() {
-        let st = street(cam, ci, w, h);
+        let st = &streets[ci];
         let photo = &photos[ci];
         let ww = photo.width as f32 * 0.6;
         let wh = (ww * h as f32 / w as f32).min(photo.height as f32);
-        let background = photo.window(
+        let scenery = photo.window(
             (photo.width as f32 - ww) / 2.0,
             (photo.height as f32 - wh) / 2.0,
             ww,
@@ -225,21 +151,27 @@ pub fn render_streams(
             w,
             h,
         );
-        let light_w = light_direction(&cam.light, 0.0);
+        let background = road::paint_ground(st, &looks[ci], &scenery);
+        // The sun's azimuth is relative to the camera's horizontal viewing direction.
+        let forward = st.pose.rot[2];
+        let yaw = forward[1].atan2(forward[0]).to_degrees();
+        let light_w = light_direction(&cam.light, yaw - 180.0);
+        // Blur as the dataset's crops have it: its sigma is given for a 128-px image, and a
+        // vehicle here is about that size, so it applies in frame pixels unscaled.
+        let mut degradation = cam.degradation;
+        degradation.blur_sigma *= 128.0 / w.max(h) as f32;
+        degradation.jpeg_quality = degradation.jpeg_quality.max(MIN_JPEG_QUALITY);
         let cam_passes: Vec<&Pass> = passes.iter().filter(|p| p.camera == ci).collect();
         let shown = [frame_count / 4, frame_count / 2, 3 * frame_count / 4];
         let rows: Vec<Result<FrameOutcome, SynthError>> = (0..frame_count)
             .into_par_iter()
             .map(|f| {
                 let t = st.start_s + f as f32 / FPS;
-                let here: Vec<(&Pass, Vec3, f32)> = cam_passes
+                let placed: Vec<Placed<'_>> = cam_passes
                     .iter()
-                    .filter_map(|p| position(p, &st, t).map(|(q, hd)| (*p, q, hd)))
-                    .collect();
-                let placed: Vec<Placed<'_>> = here
-                    .iter()
+                    .filter_map(|p| traffic::position(p, st, t).map(|(q, hd)| (*p, q, hd)))
                     .map(|(p, q, hd)| {
-                        let ident: &Identity = unseen[p.identity];
+                        let ident: &Identity = test[p.identity];
                         let (s, c) = hd.sin_cos();
                         let l = [
                             c * light_w[0] + s * light_w[1],
@@ -249,7 +181,7 @@ pub fn render_streams(
                         Placed {
                             mesh: &meshes[ident.mesh] as &PreparedMesh,
                             identity: ident,
-                            pose: pose_in_vehicle(&st.pose, *q, *hd),
+                            pose: pose_in_vehicle(&st.pose, q, hd),
                             lighting: Lighting {
                                 direction: l,
                                 light: cam.light,
@@ -258,11 +190,10 @@ pub fn render_streams(
                     })
                     .collect();
                 let mut r = render(&placed, &st.k, preset.stream_supersample, &background);
-                let mut rng = rng_for(seed, 6 + ci as u64, u64::from(f));
-                cam.degradation
-                    .apply(&mut r.rgb, w as usize, h as usize, &mut rng);
+                let mut rng = rng_for(seed, SALT_FRAME + ci as u64, u64::from(f));
+                degradation.apply(&mut r.rgb, w as usize, h as usize, &mut rng);
                 let name = format!("c{:03}/{:06}.jpg", cam.number, f);
-                layout::write_jpeg(&dir.join(&name), &r.rgb, w, h, cam.degradation.jpeg_quality)?;
+                layout::write_jpeg(&dir.join(&name), &r.rgb, w, h, degradation.jpeg_quality)?;
                 let mut rows = String::new();
                 let boxes = owner_boxes(&r, placed.len());
                 let thumb = shown.contains(&f).then(|| with_boxes(&r, &boxes));
@@ -286,6 +217,8 @@ pub fn render_streams(
         }
     }
     layout::write_text(&dir.join("ground_truth.csv"), &gt)?;
+    layout::write_text(&dir.join("routes.csv"), &routes_csv(&passes, &test, &world))?;
+    layout::write_text(&dir.join("cameras.toml"), &cameras_toml(&streets, &world))?;
     let sheet = stack(&thumbs, w as usize, h as usize, 3);
     let rows = thumbs.len().div_ceil(3).max(1) as u32;
     layout::write_png_rgb(&dir.join("contact_sheet.png"), &sheet, 3 * w, rows * h)?;
@@ -293,6 +226,54 @@ pub fn render_streams(
         frames,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Stream frames are stored at this JPEG quality at least: a traffic camera's encoder
+/// compresses, but not until vehicles turn to blocks.
+const MIN_JPEG_QUALITY: u8 = 70;
+
+/// `routes.csv`: every pass of every vehicle, in time order per vehicle.
+fn routes_csv(passes: &[Pass], test: &[&Identity], world: &crate::synth::dataset::World) -> String {
+    let mut rows: Vec<&Pass> = passes.iter().collect();
+    rows.sort_by(|a, b| {
+        (a.identity, a.enter_s)
+            .partial_cmp(&(b.identity, b.enter_s))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let mut s = String::from("id,camera,enter_s,exit_s,lane,direction\n");
+    for p in rows {
+        let lane = street::LANES[p.lane];
+        let _ = writeln!(
+            s,
+            "{:04},c{:03},{:.2},{:.2},{},{}",
+            test[p.identity].id,
+            world.cameras[p.camera].number,
+            p.enter_s,
+            p.exit_s(),
+            p.lane + 1,
+            if lane.direction > 0.0 { "+x" } else { "-x" }
+        );
+    }
+    s
+}
+
+/// `cameras.toml`: each stream camera's mounting and view.
+fn cameras_toml(streets: &[Street], world: &crate::synth::dataset::World) -> String {
+    let mut s = format!("streams_version = {STREAMS_VERSION}\n");
+    for (st, cam) in streets.iter().zip(&world.cameras) {
+        let _ = write!(
+            s,
+            "\n[[cameras]]\nid = \"c{:03}\"\nheight_m = {:.2}\nfrom_road_centre_m = {:.2}\n\
+             yaw_to_road_deg = {:.1}\nhfov_deg = {:.1}\nstart_s = {:.1}\n",
+            cam.number,
+            st.height_m,
+            st.pose.centre[1].abs(),
+            st.yaw_deg,
+            st.hfov_deg,
+            st.start_s
+        );
+    }
+    s
 }
 
 /// 8-bit copy of a frame with each ground-truth box outlined in yellow.
@@ -333,60 +314,7 @@ fn stack(images: &[Vec<u8>], w: usize, h: usize, cols: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
-
-    #[test]
-    fn vehicles_pass_cameras_in_route_order() {
-        let p = schedule(5, 3, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
-        assert_eq!(p.len(), 15);
-        for i in 0..5 {
-            let mine: Vec<&Pass> = p.iter().filter(|q| q.identity == i).collect();
-            for w in mine.windows(2) {
-                assert!(w[1].camera == w[0].camera + 1 && w[1].enter_s > w[0].enter_s + 1.0);
-            }
-        }
-        // Every pass falls inside its camera's recording window.
-        let frames = frames_needed(5);
-        for q in &p {
-            let start = q.camera as f32 * TRAVEL_S;
-            assert!(q.enter_s >= start && q.enter_s + q.duration_s <= start + frames as f32 / FPS);
-        }
-        // Same-lane vehicles keep a headway and never overtake inside a view.
-        for a in &p {
-            for b in &p {
-                if a.camera == b.camera && a.lane == b.lane && b.enter_s > a.enter_s {
-                    assert!(b.enter_s - a.enter_s > 1.5, "{a:?} {b:?}");
-                    assert!(b.enter_s + b.duration_s > a.enter_s + a.duration_s);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn position_runs_across_the_road_and_stops() {
-        let cam = crate::synth::camera::plan(
-            1,
-            1,
-            crate::synth::preset::Look::Standard,
-            &mut rand_chacha::ChaCha8Rng::seed_from_u64(2),
-        )
-        .remove(0);
-        let st = street(&cam, 0, 320, 180);
-        let pass = Pass {
-            identity: 0,
-            camera: 0,
-            enter_s: 1.0,
-            duration_s: 4.0,
-            direction: -1.0,
-            lane: 1.5,
-        };
-        assert!(position(&pass, &st, 0.5).is_none());
-        let (a, heading) = position(&pass, &st, 1.0).unwrap();
-        assert!((a[0] - st.half_road).abs() < 1e-4 && heading > 3.0);
-        let (b, _) = position(&pass, &st, 3.0).unwrap();
-        assert!(b[0].abs() < 1e-4 && b[1] == 1.5);
-        assert!(position(&pass, &st, 5.1).is_none());
-    }
+    use crate::synth::raster::Intrinsics;
 
     #[test]
     fn vehicle_frame_pose_matches_world_projection() {
