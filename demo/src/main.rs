@@ -362,12 +362,14 @@ fn run(args: &Args) -> anyhow::Result<()> {
     hub.stop();
 
     let labels = label_passages(&plan, &rows);
-    let gt_passages = plan
-        .cameras
-        .iter()
-        .map(|c| ground_truth::passages(&rows, &c.id).len())
-        .sum();
-    let s = score::score(&labels, gt_passages, &events);
+    let mut seen = score::Sightings::new();
+    for c in &plan.cameras {
+        for id in ground_truth::passages(&rows, &c.id).into_keys() {
+            seen.entry(id).or_default().insert(c.id.clone());
+        }
+    }
+    let gt_passages = seen.values().map(|cams| cams.len()).sum();
+    let s = score::score(&labels, &seen, &events);
     let trajectories = idf1::idf1(&labels, gt_passages, &events);
     let settings = report::Settings {
         top_k: args.top_k,

@@ -35,8 +35,8 @@ pub fn lines(s: &MatchScore, t: &Idf1, settings: &Settings, elapsed: Duration) -
             s.ground_truth_passages, s.passages, s.labelled
         ),
         format!(
-            "matches:  {} events, {} reported pairs, {} correct, {} true pairs",
-            s.events, s.reported_pairs, s.correct_pairs, s.true_pairs
+            "matches:  {} events, {} reported pairs, {} correct; {} of {} true pairs found",
+            s.events, s.reported_pairs, s.correct_pairs, s.found_pairs, s.true_pairs
         ),
         format!(
             "precision {:.3}   recall {:.3}   F1 {:.3}   rank-1 {}/{}   (top_k {}{}, max_distance {limit}, {gating})",

@@ -2,10 +2,12 @@
 //! values out).
 //!
 //! Every signed passage is labelled with the identity whose ground-truth box overlaps its
-//! chosen crop most. A *true pair* is two labelled passages of the same identity at
-//! different cameras; a *reported pair* is a query and one of its candidates in a match
-//! event. Each unordered pair counts once: the hub matches a signature against what is
-//! already stored, so a pair is reported (if at all) when the later of the two arrives.
+//! chosen crop most. A *true pair* is one vehicle at two cameras, from the ground truth
+//! (whether or not the agents signed both passages); a *reported pair* is a query and one
+//! of its candidates in a match event, *correct* when both passages carry one identity. A
+//! true pair is *found* when some correct reported pair links its two cameras. Each
+//! unordered pair counts once: the hub matches a signature against what is already stored,
+//! so a pair is reported (if at all) when the later of the two arrives.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,11 +32,13 @@ pub struct MatchScore {
     pub reported_pairs: usize,
     /// Reported pairs of the same identity.
     pub correct_pairs: usize,
-    /// True pairs among the labelled passages.
+    /// True pairs: vehicles × pairs of cameras that saw them, from the ground truth.
     pub true_pairs: usize,
+    /// True pairs that some correct reported pair links.
+    pub found_pairs: usize,
     /// `correct_pairs / reported_pairs`.
     pub precision: f64,
-    /// `correct_pairs / true_pairs`.
+    /// `found_pairs / true_pairs`.
     pub recall: f64,
     /// Harmonic mean of precision and recall.
     pub f1: f64,
@@ -48,6 +52,14 @@ fn ordered(a: PassageKey, b: PassageKey) -> (PassageKey, PassageKey) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
+fn f1(precision: f64, recall: f64) -> f64 {
+    if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    }
+}
+
 fn ratio(num: usize, den: usize) -> f64 {
     if den == 0 {
         0.0
@@ -56,11 +68,14 @@ fn ratio(num: usize, den: usize) -> f64 {
     }
 }
 
+/// The cameras that saw each vehicle, from the ground truth.
+pub type Sightings = BTreeMap<u32, BTreeSet<String>>;
+
 /// Scores `events` given each signed passage's identity (`None`: no ground-truth vehicle
-/// under its crop) and the number of ground-truth passages.
+/// under its crop) and the cameras that saw each vehicle.
 pub fn score(
     labels: &BTreeMap<PassageKey, Option<u32>>,
-    ground_truth_passages: usize,
+    seen: &Sightings,
     events: &[MatchEvent],
 ) -> MatchScore {
     let id_of = |camera: &str, sequence: u64| -> Option<u32> {
@@ -75,12 +90,11 @@ pub fn score(
             by_identity.entry(*id).or_default().push(key);
         }
     }
-    let mut true_pairs = 0;
-    for keys in by_identity.values() {
-        for (i, a) in keys.iter().enumerate() {
-            true_pairs += keys[i + 1..].iter().filter(|b| b.0 != a.0).count();
-        }
-    }
+    let true_pairs: usize = seen
+        .values()
+        .map(|cams| cams.len() * cams.len().saturating_sub(1) / 2)
+        .sum();
+    let mut found = BTreeSet::new();
     let mut reported = BTreeSet::new();
     let mut correct = 0;
     let (mut rank1_correct, mut rank1_eligible) = (0, 0);
@@ -102,7 +116,11 @@ pub fn score(
         for c in &e.candidates {
             let g = (c.signature.camera.clone(), c.signature.sequence);
             let same = q_id.is_some() && id_of(&g.0, g.1) == q_id;
-            if reported.insert(ordered(q.clone(), g)) && same {
+            let (a, b) = ordered(q.clone(), g);
+            if same {
+                found.insert((q_id, a.0.clone(), b.0.clone()));
+            }
+            if reported.insert((a, b)) && same {
                 correct += 1;
             }
         }
@@ -110,14 +128,15 @@ pub fn score(
     MatchScore {
         passages: labels.len(),
         labelled: labels.values().filter(|l| l.is_some()).count(),
-        ground_truth_passages,
+        ground_truth_passages: seen.values().map(BTreeSet::len).sum(),
         events: events.len(),
         reported_pairs: reported.len(),
         correct_pairs: correct,
         true_pairs,
+        found_pairs: found.len(),
         precision: ratio(correct, reported.len()),
-        recall: ratio(correct, true_pairs),
-        f1: ratio(2 * correct, reported.len() + true_pairs),
+        recall: ratio(found.len(), true_pairs),
+        f1: f1(ratio(correct, reported.len()), ratio(found.len(), true_pairs)),
         rank1_correct,
         rank1_eligible,
     }
@@ -154,7 +173,14 @@ pub(crate) mod tests {
         MatchEvent::new(sig(query.0, query.1), &[0; 16], candidates)
     }
 
-    /// Identity 1 at c1/1, c2/1, c3/1; identity 2 at c1/2, c2/2; c3/`stray` on no vehicle.
+    /// Identities 1 at c1, c2, c3 and 2 at c1, c2, c3 in the ground truth.
+    pub(crate) fn seen() -> Sightings {
+        let cams: BTreeSet<String> = ["c1", "c2", "c3"].map(String::from).into();
+        [(1, cams.clone()), (2, cams)].into()
+    }
+
+    /// Identity 1 at c1/1, c2/1, c3/1; identity 2 at c1/2, c2/2 (its c3 passage not signed);
+    /// c3/`stray` on no vehicle.
     pub(crate) fn two_vehicles(stray: u64) -> BTreeMap<PassageKey, Option<u32>> {
         [
             (("c1".into(), 1), Some(1)),
@@ -177,20 +203,22 @@ pub(crate) mod tests {
             event(("c1", 1), &[("c2", 1)]),            // the c1/1–c2/1 pair again
             event(("c3", 2), &[("c1", 2)]),            // unlabelled query: wrong
         ];
-        let s = score(&labels, 6, &events);
-        assert_eq!(s.true_pairs, 4, "1: three pairs, 2: one pair");
+        let s = score(&labels, &seen(), &events);
+        assert_eq!(s.true_pairs, 6, "three camera pairs of each vehicle");
         assert_eq!(s.reported_pairs, 6);
         assert_eq!(s.correct_pairs, 3);
+        assert_eq!(s.found_pairs, 3, "1: c1–c2, c2–c3; 2: c1–c2");
+        assert_eq!(s.ground_truth_passages, 6);
         assert!((s.precision - 0.5).abs() < 1e-12);
-        assert!((s.recall - 0.75).abs() < 1e-12);
-        assert!((s.f1 - 0.6).abs() < 1e-12, "2·0.5·0.75 / 1.25");
+        assert!((s.recall - 0.5).abs() < 1e-12);
+        assert!((s.f1 - 0.5).abs() < 1e-12);
         assert_eq!((s.rank1_correct, s.rank1_eligible), (3, 4));
         assert_eq!((s.passages, s.labelled), (6, 5));
     }
 
     #[test]
     fn no_events_give_zero_precision_and_recall_without_dividing_by_zero() {
-        let s = score(&BTreeMap::new(), 0, &[]);
+        let s = score(&BTreeMap::new(), &Sightings::new(), &[]);
         assert_eq!((s.precision, s.recall), (0.0, 0.0));
     }
 }
