@@ -4,7 +4,7 @@
 //! The system's identities are the connected components of the graph whose nodes are the
 //! signed passages and whose edges link each match event's query to its first candidate:
 //! a vehicle's trajectory across cameras as an operator following the best matches would
-//! build it. Each ground-truth identity is paired with at most one such component, and
+//! build it (links an event withdraws later, under one-to-one association, are left out). Each ground-truth identity is paired with at most one such component, and
 //! each component with at most one identity, so that the passages they share (IDTP) are
 //! as many as possible (an optimal assignment, not a greedy one). Then
 //! `IDF1 = 2·IDTP / (signed passages + ground-truth passages)`: passages outside the
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use spanreid_hub::events::MatchEvent;
 
-use crate::score::PassageKey;
+use crate::score::{PassageKey, standing_pairs};
 
 /// IDF1 and its parts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -41,12 +41,21 @@ pub fn idf1(
 ) -> Idf1 {
     let index: BTreeMap<&PassageKey, usize> = labels.keys().zip(0..).collect();
     let mut parent: Vec<usize> = (0..labels.len()).collect();
+    let standing = standing_pairs(events);
     for e in events {
         let q = (e.query.camera.clone(), e.query.sequence);
         let Some(top) = e.candidates.first() else {
             continue;
         };
         let c = (top.signature.camera.clone(), top.signature.sequence);
+        let pair = if q <= c {
+            (q.clone(), c.clone())
+        } else {
+            (c.clone(), q.clone())
+        };
+        if !standing.contains(&pair) {
+            continue;
+        }
         if let (Some(&a), Some(&b)) = (index.get(&q), index.get(&c)) {
             let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
             parent[ra] = rb;

@@ -64,6 +64,10 @@ struct Args {
     /// instead of the nearest per camera.
     #[arg(long)]
     several_per_camera: bool,
+    /// Match each passage on its own: no one-to-one association (the hub's
+    /// `one_to_one`, on by default here; `--several-per-camera` turns it off too).
+    #[arg(long)]
+    independent: bool,
     /// Largest CPDM distance reported as a match (default: the model's calibrated
     /// threshold from the manifest, `trainer calibrate`; no threshold for an uncalibrated
     /// model, each signature then reports its nearest other-camera signature).
@@ -181,6 +185,7 @@ fn build_plan(args: &Args, rows: &[Sighting]) -> anyhow::Result<Plan> {
         model: args.model.clone(),
         top_k: args.top_k,
         one_per_camera: !args.several_per_camera,
+        one_to_one: !args.several_per_camera && !args.independent,
         max_distance: args.max_distance,
         gating: !args.no_gating,
         work: std::path::absolute(&args.work)?,
@@ -374,6 +379,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let settings = report::Settings {
         top_k: args.top_k,
         one_per_camera: plan.one_per_camera,
+        one_to_one: plan.one_to_one,
         max_distance: args.max_distance,
         gating: !args.no_gating,
     };
@@ -382,7 +388,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     let json = serde_json::json!({
         "data": args.data, "model": plan.model, "model_id": plan.model_id,
-        "top_k": plan.top_k, "one_per_camera": plan.one_per_camera, "max_distance": plan.max_distance, "gating": plan.gating,
+        "top_k": plan.top_k, "one_per_camera": plan.one_per_camera, "one_to_one": plan.one_to_one, "max_distance": plan.max_distance, "gating": plan.gating,
         "seconds": started.elapsed().as_secs_f64(), "score": s, "trajectories": trajectories,
     });
     let report_path = plan.work.join("report.json");

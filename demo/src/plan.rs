@@ -45,6 +45,8 @@ pub struct Plan {
     pub top_k: usize,
     /// At most one candidate per other camera (the hub's `one_per_camera`).
     pub one_per_camera: bool,
+    /// One-to-one association (the hub's `one_to_one`).
+    pub one_to_one: bool,
     /// Largest CPDM distance reported as a match; `None`: the model's calibrated threshold
     /// from the manifest (no limit for an uncalibrated model).
     pub max_distance: Option<f32>,
@@ -94,8 +96,8 @@ impl Plan {
         );
         let _ = writeln!(
             t,
-            "[matching]\ntop_k = {}\none_per_camera = {}",
-            self.top_k, self.one_per_camera
+            "[matching]\ntop_k = {}\none_per_camera = {}\none_to_one = {}",
+            self.top_k, self.one_per_camera, self.one_to_one
         );
         if let Some(d) = self.max_distance {
             let _ = writeln!(t, "max_distance = {d}");
@@ -131,7 +133,7 @@ impl Plan {
             "passage_log = {log:?}\nframe_buffer = 8\n\
              [camera]\nsite = \"{SITE}\"\nid = \"{id}\"\nkey_hex = \"{key}\"\nsource = \"replay\"\n\
              replay_dir = {frames:?}\nreplay_start_us = {start}\nfps = 10.0\n\
-             [detect]\nmin_pixels = 300\nwarmup_frames = 20\nmax_missed = 8\nclose_radius = 6\ncrop_policy = \"mean\"\ntop_k = 3\n\
+             [detect]\nmin_pixels = 800\nwarmup_frames = 20\nmax_missed = 8\nclose_radius = 6\ncrop_policy = \"mean\"\ntop_k = 3\n\
              [model]\nmanifest = {manifest:?}\nname = \"{model}\"\n\
              [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n[publish]\nstatus_interval_s = 5\n\
              [queue]\ndir = {queue:?}\n",
@@ -176,6 +178,7 @@ mod tests {
             model: "spanreid-mnv2-int8".into(),
             top_k: 3,
             one_per_camera: true,
+            one_to_one: true,
             max_distance: Some(0.8),
             gating: true,
             work: PathBuf::from("/w"),
@@ -201,6 +204,7 @@ mod tests {
         assert_eq!(settings.keys.len(), 3);
         assert_eq!(settings.config.links.len(), 3, "c1-c2, c1-c3, c2-c3");
         assert!(settings.config.matching.one_per_camera);
+        assert!(settings.config.matching.one_to_one);
         assert!(settings.embedded_listen.is_some());
         assert!(p.hub_toml().contains("min_s = 70\nmax_s = 110"), "two hops");
         assert_eq!(

@@ -12,6 +12,8 @@ pub struct Settings {
     pub top_k: usize,
     /// At most one candidate per other camera.
     pub one_per_camera: bool,
+    /// One-to-one association.
+    pub one_to_one: bool,
     /// Explicit distance limit; `None`: the model's calibrated threshold.
     pub max_distance: Option<f32>,
     /// Travel-time gating between linked cameras.
@@ -46,7 +48,9 @@ pub fn lines(s: &MatchScore, t: &Idf1, settings: &Settings, elapsed: Duration) -
             s.rank1_correct,
             s.rank1_eligible,
             settings.top_k,
-            if settings.one_per_camera {
+            if settings.one_to_one {
+                " one-to-one"
+            } else if settings.one_per_camera {
                 " one per camera"
             } else {
                 ""

@@ -7,7 +7,9 @@
 //! of its candidates in a match event, *correct* when both passages carry one identity. A
 //! true pair is *found* when some correct reported pair links its two cameras. Each
 //! unordered pair counts once: the hub matches a signature against what is already stored,
-//! so a pair is reported (if at all) when the later of the two arrives.
+//! so a pair is reported (if at all) when the later of the two arrives. A pair an event
+//! withdraws (one-to-one association: `replaces`) no longer counts as reported: the
+//! scores are those of the pairs standing at the end.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,6 +48,21 @@ pub struct MatchScore {
     pub rank1_correct: usize,
     /// Events whose query's identity was also signed at another camera.
     pub rank1_eligible: usize,
+}
+
+/// The pairs the events report and do not withdraw later, each once (smaller key first).
+pub fn standing_pairs(events: &[MatchEvent]) -> BTreeSet<(PassageKey, PassageKey)> {
+    let key = |s: &spanreid_hub::events::SignatureRef| (s.camera.clone(), s.sequence);
+    let mut pairs = BTreeSet::new();
+    for e in events {
+        for c in &e.candidates {
+            if let Some(old) = &c.replaces {
+                pairs.remove(&ordered(key(old), key(&c.signature)));
+            }
+            pairs.insert(ordered(key(&e.query), key(&c.signature)));
+        }
+    }
+    pairs
 }
 
 fn ordered(a: PassageKey, b: PassageKey) -> (PassageKey, PassageKey) {
@@ -94,9 +111,6 @@ pub fn score(
         .values()
         .map(|cams| cams.len() * cams.len().saturating_sub(1) / 2)
         .sum();
-    let mut found = BTreeSet::new();
-    let mut reported = BTreeSet::new();
-    let mut correct = 0;
     let (mut rank1_correct, mut rank1_eligible) = (0, 0);
     for e in events {
         let q = (e.query.camera.clone(), e.query.sequence);
@@ -113,16 +127,15 @@ pub fn score(
                 rank1_correct += 1;
             }
         }
-        for c in &e.candidates {
-            let g = (c.signature.camera.clone(), c.signature.sequence);
-            let same = q_id.is_some() && id_of(&g.0, g.1) == q_id;
-            let (a, b) = ordered(q.clone(), g);
-            if same {
-                found.insert((q_id, a.0.clone(), b.0.clone()));
-            }
-            if reported.insert((a, b)) && same {
-                correct += 1;
-            }
+    }
+    let reported = standing_pairs(events);
+    let mut found = BTreeSet::new();
+    let mut correct = 0;
+    for (a, b) in &reported {
+        let id = id_of(&a.0, a.1);
+        if id.is_some() && id == id_of(&b.0, b.1) {
+            correct += 1;
+            found.insert((id, a.0.clone(), b.0.clone()));
         }
     }
     MatchScore {
@@ -136,7 +149,10 @@ pub fn score(
         found_pairs: found.len(),
         precision: ratio(correct, reported.len()),
         recall: ratio(found.len(), true_pairs),
-        f1: f1(ratio(correct, reported.len()), ratio(found.len(), true_pairs)),
+        f1: f1(
+            ratio(correct, reported.len()),
+            ratio(found.len(), true_pairs),
+        ),
         rank1_correct,
         rank1_eligible,
     }
@@ -168,6 +184,7 @@ pub(crate) mod tests {
                 rank: i as u32 + 1,
                 distance: 0.1,
                 signature: sig(c, *s),
+                replaces: None,
             })
             .collect();
         MatchEvent::new(sig(query.0, query.1), &[0; 16], candidates)
@@ -214,6 +231,24 @@ pub(crate) mod tests {
         assert!((s.f1 - 0.5).abs() < 1e-12);
         assert_eq!((s.rank1_correct, s.rank1_eligible), (3, 4));
         assert_eq!((s.passages, s.labelled), (6, 5));
+    }
+
+    #[test]
+    fn a_withdrawn_pair_no_longer_counts() {
+        let labels = two_vehicles(2);
+        let mut taking_over = event(("c2", 1), &[("c1", 1)]);
+        taking_over.candidates[0].replaces = Some(sig("c2", 2));
+        let events = vec![
+            event(("c2", 2), &[("c1", 1)]), // wrong, provisional
+            taking_over,                    // right, withdraws c2/2–c1/1
+        ];
+        let s = score(&labels, &seen(), &events);
+        assert_eq!(
+            (s.reported_pairs, s.correct_pairs, s.found_pairs),
+            (1, 1, 1)
+        );
+        assert!((s.precision - 1.0).abs() < 1e-12);
+        assert_eq!(standing_pairs(&events).len(), 1);
     }
 
     #[test]

@@ -100,6 +100,10 @@ pub struct MatchingConfig {
     /// At most one candidate per other camera, the nearest there (`top_k` then counts
     /// cameras). Exact, at the cost of one gallery scan per camera for each batch.
     pub one_per_camera: bool,
+    /// One-to-one association: a passage is paired with at most one passage of each other
+    /// camera, the nearer pair winning; a later, nearer query takes a candidate over and
+    /// the event says which pair it `replaces`. Implies `one_per_camera`.
+    pub one_to_one: bool,
 }
 
 /// One camera allowed to publish.
@@ -182,6 +186,7 @@ impl Default for MatchingConfig {
             max_distance: None,
             enabled: true,
             one_per_camera: false,
+            one_to_one: false,
         }
     }
 }

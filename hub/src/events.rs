@@ -23,6 +23,9 @@
 //! - `candidates` are ordered by increasing CPDM distance, at most `matching.top_k`, each
 //!   with a distance at most `matching.max_distance`, all from other cameras than the query
 //!   (and, with a camera graph, within the link's travel time).
+//! - `replaces` (only with `matching.one_to_one`, and only when it happens) names the
+//!   passage of the query's camera that held this candidate until now: that earlier pair
+//!   is withdrawn, since a passage pairs with at most one passage per other camera.
 //! - `confidence` is the probability that the candidate is the same vehicle, read off the
 //!   model's calibration curve (`[model.matching]` in the manifest, made by `trainer
 //!   calibrate` on training identities); it is left out when the model has none.
@@ -83,6 +86,10 @@ pub struct RankedCandidate {
     pub confidence: Option<f32>,
     /// The gallery signature.
     pub signature: SignatureRef,
+    /// With one-to-one association: the passage (of the query's camera) that was paired
+    /// with this candidate until now; that pair is withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<SignatureRef>,
 }
 
 /// A match event (see the module documentation for the JSON form).
@@ -137,6 +144,7 @@ mod tests {
                 rank: 1,
                 distance: 0.5,
                 signature: r(1, "south"),
+                replaces: None,
             }],
         );
         let v: serde_json::Value = serde_json::from_slice(&event.to_json().unwrap()).unwrap();

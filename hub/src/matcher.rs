@@ -9,15 +9,15 @@
 //! one, and the best per camera lets one event name the vehicle at every camera it came
 //! from.
 
+pub mod assign;
+
 use std::collections::HashMap;
 
+use self::assign::{CameraIdx, Pairs};
 use super::config::{CameraId, LinkConfig, parse_camera_ref};
 use super::error::ConfigError;
 use super::index::{GalleryIndex, RowMeta};
 use spanreid::signature::Signature;
-
-/// Small integer standing for one camera.
-type CameraIdx = u32;
 
 type EntryMeta = RowMeta;
 
@@ -55,6 +55,9 @@ pub struct Candidate {
     pub id: i64,
     /// CPDM distance to the query.
     pub distance: f32,
+    /// With one-to-one association: the passage of the query's camera that held this
+    /// candidate and lost it to the query.
+    pub replaces: Option<i64>,
 }
 
 /// A batch made ready for searching, once for all the searches of its matching: its
@@ -88,6 +91,9 @@ impl<'a, I: GalleryIndex> Prepared<'a, I> {
     }
 }
 
+/// Search hits of one query: `(id, distance)`.
+type Hits = Vec<(i64, f32)>;
+
 /// Sorts hits by distance (then id, for a stable order) and keeps the first `k`.
 fn nearest_first(hits: &mut Vec<(i64, f32)>, k: usize) {
     hits.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
@@ -103,6 +109,8 @@ pub struct Matcher<I> {
     top_k: usize,
     max_distance: f32,
     one_per_camera: bool,
+    /// One-to-one association: the pairs, if on.
+    pairs: Option<Pairs>,
 }
 
 impl<I: GalleryIndex> Matcher<I> {
@@ -120,6 +128,7 @@ impl<I: GalleryIndex> Matcher<I> {
             top_k,
             max_distance,
             one_per_camera: false,
+            pairs: None,
         };
         for link in links {
             let a = m.camera_index(&parse_camera_ref(&link.from)?);
@@ -134,6 +143,43 @@ impl<I: GalleryIndex> Matcher<I> {
     pub fn one_per_camera(mut self, on: bool) -> Self {
         self.one_per_camera = on;
         self
+    }
+
+    /// One-to-one association (see [`assign`]); implies one candidate per camera.
+    pub fn one_to_one(mut self, on: bool) -> Self {
+        self.pairs = on.then(Pairs::default);
+        self.one_per_camera |= on;
+        self
+    }
+
+    /// Whether one-to-one association is on.
+    pub fn is_one_to_one(&self) -> bool {
+        self.pairs.is_some()
+    }
+
+    /// Applies the pairs the last [`Self::candidates_batch`] proposed, once its
+    /// signatures and match records are committed.
+    pub fn settle(&mut self) {
+        if let Some(pairs) = &mut self.pairs {
+            pairs.settle();
+        }
+    }
+
+    /// Replays a stored match record (`query` took `candidate`) into the one-to-one pairs
+    /// when the gallery is rebuilt, in query-id order.
+    pub fn restore_pair(
+        &mut self,
+        query: (i64, &Signature),
+        candidate: (i64, &Signature),
+        distance: f32,
+    ) {
+        let (q, c) = (
+            self.meta_of(query.1).camera,
+            self.meta_of(candidate.1).camera,
+        );
+        if let Some(pairs) = &mut self.pairs {
+            pairs.restore(query.0, q, candidate.0, c, distance);
+        }
     }
 
     /// Stable small index of a camera, assigned on first sight.
@@ -163,12 +209,12 @@ impl<I: GalleryIndex> Matcher<I> {
     pub fn candidates_batch(&mut self, batch: &[(i64, &Signature)]) -> Vec<Vec<Candidate>> {
         let metas: Vec<RowMeta> = batch.iter().map(|(_, s)| self.meta_of(s)).collect();
         let prepared = Prepared::new(&self.index, batch, metas);
+        if self.pairs.is_some() {
+            return self.assigned(&prepared, batch);
+        }
         let hits = if self.one_per_camera {
-            // One search per camera for its nearest: exact, and cheap while the cameras
-            // a query can match are few (a camera graph limits them).
             let mut best: Vec<Vec<(i64, f32)>> = vec![Vec::new(); batch.len()];
-            for camera in 0..self.cameras.len() as CameraIdx {
-                let found = self.search(&prepared, 1, &|g: RowMeta| g.camera == camera);
+            for (_, found) in self.per_camera(&prepared, 1) {
                 for (all, one) in best.iter_mut().zip(found) {
                     all.extend(one);
                 }
@@ -183,7 +229,60 @@ impl<I: GalleryIndex> Matcher<I> {
         hits.into_iter()
             .map(|hits| {
                 hits.into_iter()
-                    .map(|(id, distance)| Candidate { id, distance })
+                    .map(|(id, distance)| Candidate {
+                        id,
+                        distance,
+                        replaces: None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The `k` nearest at each camera, for each signature of the batch: one search per
+    /// camera, exact, and cheap while the cameras a query can match are few (a camera
+    /// graph limits them).
+    fn per_camera(
+        &self,
+        prepared: &Prepared<'_, I>,
+        k: usize,
+    ) -> Vec<(CameraIdx, Vec<Hits>)> {
+        (0..self.cameras.len() as CameraIdx)
+            .map(|camera| {
+                let only = move |g: RowMeta| g.camera == camera;
+                (camera, self.search(prepared, k, &only))
+            })
+            .collect()
+    }
+
+    /// Candidates under one-to-one association, the batch's queries in order.
+    fn assigned(
+        &mut self,
+        prepared: &Prepared<'_, I>,
+        batch: &[(i64, &Signature)],
+    ) -> Vec<Vec<Candidate>> {
+        let found = self.per_camera(prepared, assign::DEPTH);
+        let (top_k, metas) = (self.top_k, &prepared.metas);
+        let Some(pairs) = &mut self.pairs else {
+            return Vec::new();
+        };
+        pairs.begin();
+        batch
+            .iter()
+            .enumerate()
+            .map(|(qi, (id, _))| {
+                let per_camera: Vec<(CameraIdx, Vec<(i64, f32)>)> = found
+                    .iter()
+                    .map(|(camera, hits)| (*camera, hits[qi].clone()))
+                    .collect();
+                pairs
+                    .choose(*id, metas[qi].camera, &per_camera, top_k)
+                    .into_iter()
+                    .map(|t| Candidate {
+                        id: t.id,
+                        distance: t.distance,
+                        replaces: t.replaces,
+                    })
                     .collect()
             })
             .collect()
@@ -224,10 +323,13 @@ impl<I: GalleryIndex> Matcher<I> {
         self.index.insert(id, sig, m);
     }
 
-    /// Remove evicted signatures.
+    /// Remove evicted signatures (and their one-to-one pairs).
     pub fn remove(&mut self, ids: &[i64]) {
         for id in ids {
             self.index.remove(*id);
+        }
+        if let Some(pairs) = &mut self.pairs {
+            pairs.remove(ids);
         }
     }
 

@@ -1,7 +1,7 @@
 //! The hub's processing of a batch of received messages: verify, store, match, evict. No
 //! sockets here: [`super::mqtt`] feeds batches in and publishes what comes out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::config::Settings;
 use super::error::StoreError;
@@ -10,7 +10,7 @@ use super::index::GalleryIndex;
 use super::ingest::{Reject, Verifier};
 use super::matcher::{Candidate, Matcher};
 use super::receipts::{ReceiptBook, ReceiptMessage};
-use super::store::{InsertOutcome, MatchRecord, NewSignature, Store};
+use super::store::{InsertOutcome, MatchRecord, NewSignature, Store, StoredSignature};
 use spanreid::signature::receipt::Outcome as ReceiptOutcome;
 use spanreid::signature::{ModelId, Signature};
 use spanreid_infer::calibration::MatchCalibration;
@@ -68,7 +68,8 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
     pub fn open(settings: &Settings, store: S, index: I) -> Result<Self, super::HubError> {
         let cfg = &settings.config;
         let matcher = Matcher::new(index, &cfg.links, cfg.matching.top_k, settings.max_distance)?
-            .one_per_camera(cfg.matching.one_per_camera);
+            .one_per_camera(cfg.matching.one_per_camera)
+            .one_to_one(cfg.matching.one_to_one);
         let mut hub = Hub {
             verifier: Verifier::new(settings),
             store,
@@ -81,12 +82,16 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             calibration: settings.calibration.clone(),
         };
         let mut other_model = 0usize;
-        for stored in hub.store.load_all()? {
+        let all = hub.store.load_all()?;
+        for stored in &all {
             if stored.signature.model_id == hub.model_id {
                 hub.matcher.insert(stored.id, &stored.signature);
             } else {
                 other_model += 1;
             }
+        }
+        if hub.matcher.is_one_to_one() {
+            hub.restore_pairs(&all)?;
         }
         if other_model > 0 {
             // After a model change: one line, not one per row.
@@ -183,6 +188,7 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
         for (id, sig) in &inserted {
             self.matcher.insert(*id, sig);
         }
+        self.matcher.settle();
         for ((id, sig), candidates) in inserted.iter().zip(&candidates) {
             if !candidates.is_empty() {
                 events.push(self.event(*id, sig, candidates)?);
@@ -218,8 +224,16 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
         let mut ranked = Vec::with_capacity(candidates.len());
         for (rank, c) in (1u32..).zip(candidates) {
             if let Some(g) = self.store.get(c.id)? {
+                let replaces = match c.replaces {
+                    Some(old) => self
+                        .store
+                        .get(old)?
+                        .map(|o| SignatureRef::new(o.id, &o.signature)),
+                    None => None,
+                };
                 ranked.push(RankedCandidate {
                     rank,
+                    replaces,
                     distance: c.distance,
                     confidence: self.calibration.as_ref().map(|m| m.confidence(c.distance)),
                     signature: SignatureRef::new(g.id, &g.signature),
@@ -231,6 +245,22 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             &self.model_id,
             ranked,
         ))
+    }
+
+    /// Replays the stored match records, in query-id order, into the one-to-one pairs.
+    fn restore_pairs(&mut self, all: &[StoredSignature]) -> Result<(), StoreError> {
+        let by_id: HashMap<i64, &Signature> = all.iter().map(|s| (s.id, &s.signature)).collect();
+        let mut ids: Vec<i64> = by_id.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            for m in self.store.matches_of(id)? {
+                if let (Some(q), Some(c)) = (by_id.get(&id), by_id.get(&m.candidate_id)) {
+                    self.matcher
+                        .restore_pair((id, q), (m.candidate_id, c), m.distance);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn evict(&mut self, now_us: u64) -> Result<Vec<i64>, StoreError> {
@@ -346,6 +376,59 @@ mod tests {
             )
             .unwrap(),
         }
+    }
+
+    #[test]
+    fn one_to_one_pairs_are_taken_over_by_nearer_queries_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = settings(&dir.path().join("h.sqlite"));
+        settings.config.matching.one_to_one = true;
+        settings.config.matching.max_distance = Some(1e6);
+        settings.max_distance = 1e6;
+        settings.config.gallery.max_signatures = 100;
+        let bank = IdentityBank::new(5, DIM, 8);
+        let open = |s: &Settings| {
+            let store = SqliteStore::open(&s.config.db).unwrap();
+            Hub::open(s, store, crate::new_index(s)).unwrap()
+        };
+        let mut hub = open(&settings);
+        // a/1 is vehicle 0; b/1 (vehicle 1) takes it for lack of anything else
+        let r = hub
+            .process(
+                &[
+                    message(&bank, 0, "a", 1, NOW),
+                    message(&bank, 1, "b", 1, NOW + 1),
+                ],
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(r.events.len(), 1);
+        assert_eq!(r.events[0].candidates[0].replaces, None);
+        // b/2 is vehicle 0 itself: nearer, it takes a/1 over and says whose pair ends
+        let r = hub
+            .process(&[message(&bank, 0, "b", 2, NOW + 2)], NOW)
+            .unwrap();
+        let c = &r.events[0].candidates[0];
+        assert_eq!(
+            (c.signature.camera.as_str(), c.signature.sequence),
+            ("a", 1)
+        );
+        assert_eq!(c.replaces.as_ref().map(|s| s.sequence), Some(1));
+        drop(hub);
+        // After a restart the pairs are replayed from the store: b/3 (vehicle 2) is
+        // farther from a/1 than b/2 is, so a/1 stays taken and b/3 gets no pair.
+        let mut hub = open(&settings);
+        let r = hub
+            .process(&[message(&bank, 2, "b", 3, NOW + 3)], NOW)
+            .unwrap();
+        assert!(r.events.is_empty(), "{:?}", r.events);
+        // Without one-to-one the same query would have been given a/1.
+        settings.config.matching.one_to_one = false;
+        let mut hub = open(&settings);
+        let r = hub
+            .process(&[message(&bank, 2, "b", 4, NOW + 4)], NOW)
+            .unwrap();
+        assert_eq!(r.events.len(), 1);
     }
 
     #[test]
