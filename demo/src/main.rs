@@ -73,6 +73,10 @@ struct Args {
     /// model, each signature then reports its nearest other-camera signature).
     #[arg(long)]
     max_distance: Option<f32>,
+    /// Crops each agent embeds per passage (the best by size, sharpness and position);
+    /// their part features are averaged into the one signature. 1: the single best crop.
+    #[arg(long, default_value_t = spanreid_edge::config::DEFAULT_CROPS)]
+    crops: usize,
     /// Match every camera against every other, ignoring the route's travel times.
     #[arg(long)]
     no_gating: bool,
@@ -176,6 +180,11 @@ fn build_plan(args: &Args, rows: &[Sighting]) -> anyhow::Result<Plan> {
             frames,
         });
     }
+    anyhow::ensure!(
+        (1..=16).contains(&args.crops),
+        "--crops {}: must be 1–16 (the agent's detect.top_k)",
+        args.crops
+    );
     Ok(Plan {
         cameras,
         port: args.port,
@@ -188,6 +197,7 @@ fn build_plan(args: &Args, rows: &[Sighting]) -> anyhow::Result<Plan> {
         one_to_one: !args.several_per_camera && !args.independent,
         max_distance: args.max_distance,
         gating: !args.no_gating,
+        crops: args.crops,
         work: std::path::absolute(&args.work)?,
     })
 }
@@ -388,7 +398,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     let json = serde_json::json!({
         "data": args.data, "model": plan.model, "model_id": plan.model_id,
-        "top_k": plan.top_k, "one_per_camera": plan.one_per_camera, "one_to_one": plan.one_to_one, "max_distance": plan.max_distance, "gating": plan.gating,
+        "top_k": plan.top_k, "one_per_camera": plan.one_per_camera, "one_to_one": plan.one_to_one, "max_distance": plan.max_distance, "gating": plan.gating, "crops": plan.crops,
         "seconds": started.elapsed().as_secs_f64(), "score": s, "trajectories": trajectories,
     });
     let report_path = plan.work.join("report.json");

@@ -15,9 +15,9 @@ pub enum CropPolicyKind {
     /// [`CropPolicy::First`].
     First,
     /// [`CropPolicy::Best`].
-    #[default]
     Best,
     /// [`CropPolicy::MeanTopK`].
+    #[default]
     Mean,
 }
 

@@ -13,7 +13,7 @@ fn parse(extra: &str) -> Result<Validated, ConfigError> {
 #[test]
 fn defaults_plus_a_key_are_valid() {
     let v = parse("").unwrap();
-    assert_eq!(v.policy, CropPolicy::Best);
+    assert_eq!(v.policy, CropPolicy::MeanTopK(crate::config::DEFAULT_CROPS));
     assert_eq!(v.config.camera.source, SourceKind::Replay);
     assert_eq!(v.config.camera.pixel_format, PixelFormat::Yuyv);
     assert_eq!(v.config.mqtt.port, 1883);
@@ -130,5 +130,5 @@ fn debug_never_shows_the_secrets() {
 fn the_example_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("edge-agent.example.toml");
     let v = Config::load(&path).unwrap().validate().unwrap();
-    assert_eq!(v.policy, CropPolicy::MeanTopK(3));
+    assert_eq!(v.policy, CropPolicy::MeanTopK(6));
 }
