@@ -64,6 +64,20 @@ demo:
 	"$${CARGO_TARGET_DIR:-target}/release/spanreid-demo" --data "$(DEMO_DATA)" \
 	  --manifest models/manifest.toml --model $(DEMO_MODEL) $(DEMO_ARGS)
 
+# The harder streams (denser traffic, more oncoming vehicles, rain, stronger blur).
+DEMO_HARD_DATA ?= $(DEMO_DATA)-hard
+.PHONY: demo-hard
+demo-hard:
+	cargo build --release --workspace --bins
+	@if [ ! -f "$(DEMO_HARD_DATA)/streams/ground_truth.csv" ]; then \
+	  echo "demo-hard: rendering the hard camera streams into $(DEMO_HARD_DATA) (once)"; \
+	  rm -rf "$(DEMO_HARD_DATA).partial"; \
+	  "$${CARGO_TARGET_DIR:-target}/release/trainer" synth --preset small --streams hard --out "$(DEMO_HARD_DATA).partial"; \
+	  mv "$(DEMO_HARD_DATA).partial" "$(DEMO_HARD_DATA)"; \
+	fi
+	"$${CARGO_TARGET_DIR:-target}/release/spanreid-demo" --data "$(DEMO_HARD_DATA)" \
+	  --manifest models/manifest.toml --model $(DEMO_MODEL) $(DEMO_ARGS)
+
 .PHONY: cross
 # edge-agent for Jetson (aarch64; one binary for JetPack 5 and 6, glibc 2.31), then the
 # aarch64 binary under qemu against the x86 build, publishing to a loopback broker.

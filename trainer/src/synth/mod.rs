@@ -47,6 +47,10 @@ pub struct SynthArgs {
     /// Skip the camera streams.
     #[arg(long)]
     pub no_streams: bool,
+    /// How hard the camera streams are: `normal`, or `hard` (denser traffic, more
+    /// oncoming vehicles, rain and haze, stronger blur).
+    #[arg(long, value_enum, default_value = "normal")]
+    pub streams: streams::Traffic,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -115,7 +119,7 @@ pub fn run(args: SynthArgs) -> Result<(), SynthError> {
             "dataset written"
         );
         if !args.no_streams && preset.streams {
-            let s = streams::render_streams(&root, &out, &preset, args.seed)?;
+            let s = streams::render_streams(&root, &out, &preset, args.seed, args.streams)?;
             tracing::info!(frames = s.frames, seconds = s.seconds, "streams written");
         }
         Ok(())

@@ -8,6 +8,7 @@
 pub mod road;
 pub mod street;
 pub mod traffic;
+pub mod weather;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -38,13 +39,48 @@ pub const STREAMS_VERSION: u32 = 3;
 
 /// At most this many (test) identities drive the whole route.
 pub const MAX_STREAM_VEHICLES: usize = 40;
-/// At most this many more test identities drive the other way past one camera each.
-pub const MAX_ONCOMING: usize = 12;
+
+/// How hard the streams are (`trainer synth --streams`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum Traffic {
+    /// Route vehicles 1.6 s apart, 12 oncoming vehicles, dry.
+    #[default]
+    Normal,
+    /// Denser (1 s apart: vehicles side by side in neighbouring lanes), 24 oncoming
+    /// vehicles, rain streaks and haze, each camera's blur ×1.6.
+    Hard,
+}
+
+impl Traffic {
+    /// Seconds between route vehicles.
+    pub fn gap_s(self) -> f32 {
+        match self {
+            Traffic::Normal => traffic::GAP_S,
+            Traffic::Hard => 1.0,
+        }
+    }
+
+    /// At most this many more test identities drive the other way past one camera each.
+    pub fn oncoming(self) -> usize {
+        match self {
+            Traffic::Normal => 12,
+            Traffic::Hard => 24,
+        }
+    }
+
+    fn blur_factor(self) -> f32 {
+        match self {
+            Traffic::Normal => 1.0,
+            Traffic::Hard => 1.6,
+        }
+    }
+}
 
 /// Random-stream kinds of the streams (see [`rng_for`]), apart from the dataset's.
 const SALT_SCHEDULE: u64 = 5;
 const SALT_FRAME: u64 = 6;
 const SALT_STREET: u64 = 1_000;
+const SALT_RAIN: u64 = 1_001;
 
 /// The camera pose expressed in the frame of a vehicle at `p` with `heading`.
 pub fn pose_in_vehicle(world: &Pose, p: Vec3, heading: f32) -> Pose {
@@ -97,6 +133,7 @@ pub fn render_streams(
     out: &Path,
     preset: &Preset,
     seed: u64,
+    how: Traffic,
 ) -> Result<StreamSummary, SynthError> {
     let start = Instant::now();
     let photo_paths = assets::photos(root)?;
@@ -115,7 +152,7 @@ pub fn render_streams(
         .filter(|i| i.id > world.train)
         .collect();
     let route = test.len().min(MAX_STREAM_VEHICLES);
-    let oncoming = (test.len() - route).min(MAX_ONCOMING);
+    let oncoming = (test.len() - route).min(how.oncoming());
     let (w, h) = (preset.stream_width, preset.stream_height);
     let mut streets = Vec::new();
     let mut looks = Vec::new();
@@ -129,6 +166,7 @@ pub fn render_streams(
     let passes = traffic::schedule(
         route,
         oncoming,
+        how.gap_s(),
         &streets,
         &route_direction,
         &mut rng_for(seed, SALT_SCHEDULE, 0),
@@ -159,7 +197,8 @@ pub fn render_streams(
         // Blur as the dataset's crops have it: its sigma is given for a 128-px image, and a
         // vehicle here is about that size, so it applies in frame pixels unscaled.
         let mut degradation = cam.degradation;
-        degradation.blur_sigma *= 128.0 / w.max(h) as f32;
+        degradation.blur_sigma *= how.blur_factor() * 128.0 / w.max(h) as f32;
+        let slant = rng_for(seed, SALT_RAIN, ci as u64).random_range(-0.35f32..0.35);
         degradation.jpeg_quality = degradation.jpeg_quality.max(MIN_JPEG_QUALITY);
         let cam_passes: Vec<&Pass> = passes.iter().filter(|p| p.camera == ci).collect();
         let shown = [frame_count / 4, frame_count / 2, 3 * frame_count / 4];
@@ -191,6 +230,9 @@ pub fn render_streams(
                     .collect();
                 let mut r = render(&placed, &st.k, preset.stream_supersample, &background);
                 let mut rng = rng_for(seed, SALT_FRAME + ci as u64, u64::from(f));
+                if how == Traffic::Hard {
+                    weather::rain(&mut r.rgb, w as usize, h as usize, slant, &mut rng);
+                }
                 degradation.apply(&mut r.rgb, w as usize, h as usize, &mut rng);
                 let name = format!("c{:03}/{:06}.jpg", cam.number, f);
                 layout::write_jpeg(&dir.join(&name), &r.rgb, w, h, degradation.jpeg_quality)?;
@@ -218,7 +260,10 @@ pub fn render_streams(
     }
     layout::write_text(&dir.join("ground_truth.csv"), &gt)?;
     layout::write_text(&dir.join("routes.csv"), &routes_csv(&passes, &test, &world))?;
-    layout::write_text(&dir.join("cameras.toml"), &cameras_toml(&streets, &world))?;
+    layout::write_text(
+        &dir.join("cameras.toml"),
+        &cameras_toml(&streets, &world, how),
+    )?;
     let sheet = stack(&thumbs, w as usize, h as usize, 3);
     let rows = thumbs.len().div_ceil(3).max(1) as u32;
     layout::write_png_rgb(&dir.join("contact_sheet.png"), &sheet, 3 * w, rows * h)?;
@@ -258,8 +303,11 @@ fn routes_csv(passes: &[Pass], test: &[&Identity], world: &crate::synth::dataset
 }
 
 /// `cameras.toml`: each stream camera's mounting and view.
-fn cameras_toml(streets: &[Street], world: &crate::synth::dataset::World) -> String {
-    let mut s = format!("streams_version = {STREAMS_VERSION}\n");
+fn cameras_toml(streets: &[Street], world: &crate::synth::dataset::World, how: Traffic) -> String {
+    let mut s = format!(
+        "streams_version = {STREAMS_VERSION}\ntraffic = \"{}\"\n",
+        format!("{how:?}").to_lowercase()
+    );
     for (st, cam) in streets.iter().zip(&world.cameras) {
         let _ = write!(
             s,

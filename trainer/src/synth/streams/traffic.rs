@@ -40,13 +40,14 @@ impl Pass {
     }
 }
 
-/// Plans the traffic: `route` vehicles (identities `0..route`) pass every camera of
+/// Plans the traffic: `route` vehicles (identities `0..route`, `gap_s` apart) pass every camera of
 /// `streets` in order; `oncoming` more (identities `route..route + oncoming`) are spread over
 /// the cameras, each seen once, driving the other way. Camera `c` sees the route traffic
 /// drive in `route_direction[c]`.
 pub fn schedule(
     route: usize,
     oncoming: usize,
+    gap_s: f32,
     streets: &[Street],
     route_direction: &[f32],
     rng: &mut impl Rng,
@@ -67,7 +68,7 @@ pub fn schedule(
     };
     let mut out = Vec::new();
     for i in 0..route {
-        let mut t = i as f32 * GAP_S + rng.random_range(0.0..0.2);
+        let mut t = i as f32 * gap_s + rng.random_range(0.0..0.2);
         for c in 0..streets.len() {
             let lane = lanes_of(c, true)[i % 2];
             out.push(Pass {
@@ -81,7 +82,7 @@ pub fn schedule(
         }
     }
     // Oncoming vehicles, evenly over the time the route traffic takes to pass a camera.
-    let span = route as f32 * GAP_S;
+    let span = route as f32 * gap_s;
     let cameras = streets.len().max(1);
     for j in 0..oncoming {
         let c = j % cameras;
@@ -147,9 +148,11 @@ mod tests {
     fn route_vehicles_pass_cameras_in_order_and_oncoming_ones_once() {
         let st = streets(3);
         let dirs = [1.0, -1.0, 1.0];
+        // The hard streams' gap: the densest traffic still keeps lanes apart.
         let p = schedule(
             5,
             4,
+            1.0,
             &st,
             &dirs,
             &mut rand_chacha::ChaCha8Rng::seed_from_u64(1),
