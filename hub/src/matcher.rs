@@ -3,11 +3,11 @@
 //! The matcher keeps, beside the search index, where and when each gallery entry was seen,
 //! and filters the search with it: never the query's own camera, and, when a camera graph
 //! is configured, only cameras linked to the query's camera with a capture-time difference
-//! inside the link's travel-time range. With `one_per_camera` (the default) a new signature
-//! gets at most one candidate per other camera, the nearest there: a vehicle passes a
-//! camera once per trip, so a second candidate from the same camera can only be a wrong
-//! one, and the best per camera lets one event name the vehicle at every camera it came
-//! from.
+//! inside the link's travel-time range. With `one_per_camera` a new signature gets at most
+//! one candidate per other camera, the nearest there: a vehicle passes a camera once per
+//! trip, so a second candidate from the same camera can only be a wrong one, and the best
+//! per camera lets one event name the vehicle at every camera it came from. With
+//! `one_to_one` ([`assign`]) a passage also keeps at most one partner per other camera.
 
 pub mod assign;
 
@@ -242,11 +242,7 @@ impl<I: GalleryIndex> Matcher<I> {
     /// The `k` nearest at each camera, for each signature of the batch: one search per
     /// camera, exact, and cheap while the cameras a query can match are few (a camera
     /// graph limits them).
-    fn per_camera(
-        &self,
-        prepared: &Prepared<'_, I>,
-        k: usize,
-    ) -> Vec<(CameraIdx, Vec<Hits>)> {
+    fn per_camera(&self, prepared: &Prepared<'_, I>, k: usize) -> Vec<(CameraIdx, Vec<Hits>)> {
         (0..self.cameras.len() as CameraIdx)
             .map(|camera| {
                 let only = move |g: RowMeta| g.camera == camera;
