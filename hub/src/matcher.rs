@@ -11,9 +11,10 @@
 
 pub mod assign;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
-use self::assign::{CameraIdx, Pairs};
+pub use self::assign::CameraIdx;
+use self::assign::Pairs;
 use super::config::{CameraId, LinkConfig, parse_camera_ref};
 use super::error::ConfigError;
 use super::index::{GalleryIndex, RowMeta};
@@ -163,6 +164,58 @@ impl<I: GalleryIndex> Matcher<I> {
         if let Some(pairs) = &mut self.pairs {
             pairs.settle();
         }
+    }
+
+    /// Passages that lost a pair since the last call (one-to-one), with the camera where.
+    pub fn take_displaced(&mut self) -> Vec<(i64, CameraIdx)> {
+        self.pairs
+            .as_mut()
+            .map(Pairs::take_displaced)
+            .unwrap_or_default()
+    }
+
+    /// Searches stored passages that lost their pair at a camera, `(id, signature, camera)`,
+    /// again at that camera: each takes the nearest of its candidates there that is free or
+    /// held by a farther pair (which is then withdrawn in turn). Proposed until
+    /// [`Self::settle`], as for new signatures.
+    pub fn rematch(&mut self, items: &[(i64, &Signature, CameraIdx)]) -> Vec<Vec<Candidate>> {
+        let metas: Vec<RowMeta> = items.iter().map(|(_, s, _)| self.meta_of(s)).collect();
+        let prepared = Prepared {
+            sigs: items.iter().map(|(_, s, _)| *s).collect(),
+            metas,
+            within: None,
+        };
+        let cameras: BTreeSet<CameraIdx> = items.iter().map(|i| i.2).collect();
+        let mut found: Vec<Hits> = vec![Vec::new(); items.len()];
+        for camera in cameras {
+            let only = move |g: RowMeta| g.camera == camera;
+            let hits = self.search(&prepared, assign::DEPTH, &only);
+            for ((slot, item), hits) in found.iter_mut().zip(items).zip(hits) {
+                if item.2 == camera {
+                    *slot = hits;
+                }
+            }
+        }
+        let Some(pairs) = &mut self.pairs else {
+            return vec![Vec::new(); items.len()];
+        };
+        pairs.begin();
+        items
+            .iter()
+            .zip(found)
+            .zip(&prepared.metas)
+            .map(|(((id, _, camera), hits), meta)| {
+                pairs
+                    .choose(*id, meta.camera, &[(*camera, hits)], 1)
+                    .into_iter()
+                    .map(|t| Candidate {
+                        id: t.id,
+                        distance: t.distance,
+                        replaces: t.replaces,
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// Replays a stored match record (`query` took `candidate`) into the one-to-one pairs
@@ -372,6 +425,37 @@ mod tests {
             min_s,
             max_s,
         }
+    }
+
+    #[test]
+    fn a_passage_that_loses_its_pair_finds_its_own_vehicle_on_a_second_search() {
+        let bank = IdentityBank::new(4, DIM, 3);
+        let mut m = Matcher::new(Int8Index::new([3; 16], DIM), &[], 3, 1e6)
+            .unwrap()
+            .one_to_one(true);
+        m.insert(1, &sig(&bank, 0, "a", 0, 1));
+        // b/2 (vehicle 1) takes a/1 (vehicle 0): nothing else at camera a yet
+        let b2 = sig(&bank, 1, "b", 0, 2);
+        let hits = m.candidates_batch(&[(2, &b2)]);
+        assert_eq!(hits[0][0].id, 1);
+        m.settle();
+        m.insert(2, &b2);
+        m.insert(3, &sig(&bank, 1, "a", 0, 3)); // vehicle 1 at camera a, stored unmatched
+        // b/4 is vehicle 0: nearer to a/1, it takes it over from b/2
+        let b4 = sig(&bank, 0, "b", 0, 4);
+        let hits = m.candidates_batch(&[(4, &b4)]);
+        assert_eq!((hits[0][0].id, hits[0][0].replaces), (1, Some(2)));
+        m.settle();
+        m.insert(4, &b4);
+        let displaced = m.take_displaced();
+        assert_eq!(displaced.len(), 1);
+        assert_eq!(displaced[0].0, 2);
+        // b/2 searched again at camera a: a/1 is held by a nearer pair, a/3 is free
+        let again = m.rematch(&[(2, &b2, displaced[0].1)]);
+        assert_eq!(again[0].len(), 1);
+        assert_eq!((again[0][0].id, again[0][0].replaces), (3, None));
+        m.settle();
+        assert!(m.take_displaced().is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::error::StoreError;
 use super::events::{MatchEvent, RankedCandidate, SignatureRef};
 use super::index::GalleryIndex;
 use super::ingest::{Reject, Verifier};
-use super::matcher::{Candidate, Matcher};
+use super::matcher::{CameraIdx, Candidate, Matcher};
 use super::receipts::{ReceiptBook, ReceiptMessage};
 use super::store::{InsertOutcome, MatchRecord, NewSignature, Store, StoredSignature};
 use spanreid::signature::receipt::Outcome as ReceiptOutcome;
@@ -62,6 +62,10 @@ pub struct Hub<S, I> {
     matching: bool,
     calibration: Option<MatchCalibration>,
 }
+
+/// Rounds of searching again for passages that lost their pair (one-to-one): each round
+/// can displace further pairs, and the chain is cut here.
+const REMATCH_ROUNDS: usize = 2;
 
 impl<S: Store, I: GalleryIndex> Hub<S, I> {
     /// Open the hub over `store`, rebuilding the search gallery from it.
@@ -194,6 +198,7 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
                 events.push(self.event(*id, sig, candidates)?);
             }
         }
+        self.rematch_displaced(&mut events)?;
         let evicted = self.evict(now_us)?;
         let outcomes = outcomes
             .into_iter()
@@ -247,16 +252,61 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
         ))
     }
 
-    /// Replays the stored match records, in query-id order, into the one-to-one pairs.
+    /// Replays the stored match records, in the order they were stored, into the
+    /// one-to-one pairs.
     fn restore_pairs(&mut self, all: &[StoredSignature]) -> Result<(), StoreError> {
         let by_id: HashMap<i64, &Signature> = all.iter().map(|s| (s.id, &s.signature)).collect();
-        let mut ids: Vec<i64> = by_id.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
-            for m in self.store.matches_of(id)? {
-                if let (Some(q), Some(c)) = (by_id.get(&id), by_id.get(&m.candidate_id)) {
-                    self.matcher
-                        .restore_pair((id, q), (m.candidate_id, c), m.distance);
+        for m in self.store.all_matches()? {
+            if let (Some(q), Some(c)) = (by_id.get(&m.query_id), by_id.get(&m.candidate_id)) {
+                self.matcher
+                    .restore_pair((m.query_id, q), (m.candidate_id, c), m.distance);
+            }
+        }
+        Ok(())
+    }
+
+    /// One-to-one: passages that lost their pair to a nearer query search again at that
+    /// camera, for at most [`REMATCH_ROUNDS`] rounds (each may displace another). Their
+    /// new pairs are stored as further match records of theirs and published as events of
+    /// theirs. The batch is already committed: a failure here loses only the new search.
+    fn rematch_displaced(&mut self, events: &mut Vec<MatchEvent>) -> Result<(), StoreError> {
+        for _ in 0..REMATCH_ROUNDS {
+            let displaced = self.matcher.take_displaced();
+            if displaced.is_empty() {
+                break;
+            }
+            let mut stored = Vec::with_capacity(displaced.len());
+            for (id, camera) in displaced {
+                if let Some(s) = self.store.get(id)? {
+                    stored.push((s, camera));
+                }
+            }
+            let items: Vec<(i64, &Signature, CameraIdx)> = stored
+                .iter()
+                .map(|(s, camera)| (s.id, &s.signature, *camera))
+                .collect();
+            let found = self.matcher.rematch(&items);
+            let mut records = Vec::new();
+            for ((id, _, _), candidates) in items.iter().zip(&found) {
+                let last = self
+                    .store
+                    .matches_of(*id)?
+                    .iter()
+                    .map(|m| m.rank)
+                    .max()
+                    .unwrap_or(0);
+                records.extend((last + 1..).zip(candidates).map(|(rank, c)| MatchRecord {
+                    query_id: *id,
+                    candidate_id: c.id,
+                    rank,
+                    distance: c.distance,
+                }));
+            }
+            self.store.insert_matches(&records)?;
+            self.matcher.settle();
+            for ((id, sig, _), candidates) in items.iter().zip(&found) {
+                if !candidates.is_empty() {
+                    events.push(self.event(*id, sig, candidates)?);
                 }
             }
         }

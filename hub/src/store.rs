@@ -105,6 +105,8 @@ pub trait Store {
     fn evict(&mut self, older_than_us: u64, max_count: usize) -> Result<Vec<i64>, StoreError>;
     /// Stored matches of a query signature, by rank.
     fn matches_of(&self, query_id: i64) -> Result<Vec<MatchRecord>, StoreError>;
+    /// Every stored match record, in the order they were stored.
+    fn all_matches(&self) -> Result<Vec<MatchRecord>, StoreError>;
     /// Counts for `hub stats`.
     fn stats(&self) -> Result<StoreStats, StoreError>;
     /// Number of stored signatures.

@@ -4,12 +4,13 @@
 //! nearer pair keeps it. A new query takes, at each other camera, its nearest candidate
 //! that is free or held by a farther pair, and a pair it takes over is withdrawn (the
 //! event names it in `replaces`). Later passages can thus correct earlier, provisional
-//! matches; the earlier query is not searched again.
+//! matches; the query that lost its pair is searched again at that camera
+//! ([`Pairs::take_displaced`], a bounded number of rounds).
 //!
 //! Pure state, no I/O: the pairs a batch proposes are kept aside until the batch's store
 //! transaction has committed ([`Pairs::settle`]); a failed batch leaves the pairs as they
-//! were. The stored match records are the log of every pair taken; replaying them in
-//! query-id order ([`Pairs::restore`]) rebuilds the same pairs after a restart.
+//! were. The stored match records are the log of every pair taken; replaying them in the
+//! order they were stored ([`Pairs::restore`]) rebuilds the same pairs after a restart.
 
 use std::collections::HashMap;
 
@@ -37,6 +38,8 @@ pub struct Pairs {
     partner: HashMap<(i64, CameraIdx), (i64, f32)>,
     /// Changes proposed by the batch being stored (`None`: withdrawn).
     pending: HashMap<(i64, CameraIdx), Option<(i64, f32)>>,
+    /// Passages whose pair at a camera the settled batches withdrew, to search again.
+    displaced: Vec<(i64, CameraIdx)>,
 }
 
 impl Pairs {
@@ -101,12 +104,22 @@ impl Pairs {
 
     /// Applies what the batch proposed (its store transaction committed).
     pub fn settle(&mut self) {
-        for (key, change) in self.pending.drain() {
+        let mut changes: Vec<_> = self.pending.drain().collect();
+        changes.sort_by_key(|(key, _)| *key);
+        for (key, change) in changes {
             match change {
                 Some(p) => self.partner.insert(key, p),
-                None => self.partner.remove(&key),
+                None => {
+                    self.displaced.push(key);
+                    self.partner.remove(&key)
+                }
             };
         }
+    }
+
+    /// Passages that lost their pair at a camera since the last call: `(id, camera)`.
+    pub fn take_displaced(&mut self) -> Vec<(i64, CameraIdx)> {
+        std::mem::take(&mut self.displaced)
     }
 
     /// Replays one stored pair: `query` at `camera` took `candidate` at `other`.
@@ -175,6 +188,8 @@ mod tests {
         p.settle();
         assert_eq!(p.partner(1, 1), Some(11));
         assert_eq!(p.partner(10, 0), None, "10's pair was withdrawn");
+        assert_eq!(p.take_displaced(), vec![(10, 0)]);
+        assert!(p.take_displaced().is_empty());
         assert_eq!(p.partner(2, 1), Some(12));
         // a query from another camera is not in competition with camera 1's
         p.begin();

@@ -360,6 +360,27 @@ impl Store for SqliteStore {
             .map_err(self.err("read matches"))
     }
 
+    fn all_matches(&self) -> Result<Vec<MatchRecord>, StoreError> {
+        // `matches` is a rowid table: rowids grow with each insert (a replaced row is
+        // inserted anew), so they give the order of storing.
+        let mut stmt = self
+            .conn
+            .prepare("SELECT query_id, rank, candidate_id, distance FROM matches ORDER BY rowid")
+            .map_err(self.err("read matches"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(MatchRecord {
+                    query_id: r.get(0)?,
+                    rank: r.get(1)?,
+                    candidate_id: r.get(2)?,
+                    distance: r.get::<_, f64>(3)? as f32,
+                })
+            })
+            .map_err(self.err("read matches"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("read matches"))
+    }
+
     fn count(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row("SELECT count(*) FROM signatures", [], |r| {
