@@ -61,6 +61,16 @@ pub struct Candidate {
     pub replaces: Option<i64>,
 }
 
+impl From<assign::Taken> for Candidate {
+    fn from(t: assign::Taken) -> Self {
+        Candidate {
+            id: t.id,
+            distance: t.distance,
+            replaces: t.replaces,
+        }
+    }
+}
+
 /// A batch made ready for searching, once for all the searches of its matching: its
 /// signatures, their metadata and, for a batch of several, an index of the batch itself
 /// (each signature is matched against those before it) with each id's position.
@@ -208,11 +218,7 @@ impl<I: GalleryIndex> Matcher<I> {
                 pairs
                     .choose(*id, meta.camera, &[(*camera, hits)], 1)
                     .into_iter()
-                    .map(|t| Candidate {
-                        id: t.id,
-                        distance: t.distance,
-                        replaces: t.replaces,
-                    })
+                    .map(Candidate::from)
                     .collect()
             })
             .collect()
@@ -327,11 +333,7 @@ impl<I: GalleryIndex> Matcher<I> {
                 pairs
                     .choose(*id, metas[qi].camera, &per_camera, top_k)
                     .into_iter()
-                    .map(|t| Candidate {
-                        id: t.id,
-                        distance: t.distance,
-                        replaces: t.replaces,
-                    })
+                    .map(Candidate::from)
                     .collect()
             })
             .collect()

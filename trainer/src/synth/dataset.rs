@@ -150,6 +150,25 @@ pub fn plan_world(preset: &Preset, seed: u64, photos: usize) -> World {
     }
 }
 
+/// The world of `preset` and `seed` with each camera's photograph (its index in the
+/// cameras' order) and the meshes of its vehicles.
+pub fn load_world(
+    root: &Path,
+    preset: &Preset,
+    seed: u64,
+) -> Result<(World, Vec<Photo>, Vec<PreparedMesh>), SynthError> {
+    let photo_paths = assets::photos(root)?;
+    let world = plan_world(preset, seed, photo_paths.len());
+    let needed: Vec<PathBuf> = world
+        .cameras
+        .iter()
+        .map(|c| photo_paths[c.background].clone())
+        .collect();
+    let photos = load_photos(root, &needed, 1280)?;
+    let meshes = load_meshes(root, &world.specs)?;
+    Ok((world, photos, meshes))
+}
+
 /// Totals of a dataset run.
 #[derive(Debug, Clone, Copy)]
 pub struct Summary {
@@ -193,15 +212,7 @@ pub fn render(
     seed: u64,
 ) -> Result<Summary, SynthError> {
     let start = Instant::now();
-    let photo_paths = assets::photos(root)?;
-    let world = plan_world(preset, seed, photo_paths.len());
-    let needed: Vec<PathBuf> = world
-        .cameras
-        .iter()
-        .map(|c| photo_paths[c.background].clone())
-        .collect();
-    let photos = load_photos(root, &needed, 1280)?;
-    let meshes = load_meshes(root, &world.specs)?;
+    let (world, photos, meshes) = load_world(root, preset, seed)?;
     tracing::info!(
         meshes = meshes.len(),
         identities = world.identities.len(),

@@ -18,9 +18,8 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use crate::synth::SynthError;
-use crate::synth::assets;
 use crate::synth::camera::{Pose, light_direction};
-use crate::synth::dataset::{load_meshes, load_photos, plan_world, rng_for};
+use crate::synth::dataset::{load_world, rng_for};
 use crate::synth::identity::Identity;
 use crate::synth::layout;
 use crate::synth::mesh::Vec3;
@@ -136,15 +135,7 @@ pub fn render_streams(
     how: Traffic,
 ) -> Result<StreamSummary, SynthError> {
     let start = Instant::now();
-    let photo_paths = assets::photos(root)?;
-    let world = plan_world(preset, seed, photo_paths.len());
-    let needed: Vec<_> = world
-        .cameras
-        .iter()
-        .map(|c| photo_paths[c.background].clone())
-        .collect();
-    let photos = load_photos(root, &needed, 1280)?;
-    let meshes = load_meshes(root, &world.specs)?;
+    let (world, photos, meshes) = load_world(root, preset, seed)?;
     // Streams show test identities only: the ones a re-identification system meets unseen.
     let test: Vec<&Identity> = world
         .identities
