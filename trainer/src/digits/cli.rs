@@ -8,6 +8,7 @@ use crate::digits::DigitsError;
 use crate::digits::config::{DigitsConfig, DigitsPreset};
 use crate::digits::dataset::{self, DatasetMeta};
 use crate::digits::{files, mnist};
+use crate::train::run_args::RunArgs;
 
 /// Command-line arguments of `trainer synth-digits`.
 #[derive(Debug, clap::Args)]
@@ -92,65 +93,35 @@ pub fn run_synth_digits(args: &SynthDigitsArgs) -> Result<(), DigitsError> {
 /// Command-line arguments of `trainer train-digits`.
 #[derive(Debug, clap::Args)]
 pub struct TrainDigitsArgs {
+    /// Run directory, configuration source and schedule.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Dataset written by `trainer synth-digits`.
     #[arg(long)]
     pub data: PathBuf,
-    /// Run directory (checkpoints, loss.csv, loss.png, config.toml).
-    #[arg(long)]
-    pub out: PathBuf,
     /// Starting configuration.
     #[arg(long, value_enum, default_value = "cpu")]
     pub preset: DigitsPreset,
-    /// TOML file instead of the preset (e.g. trainer/configs/digits.toml).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Continue the run in --out from its last checkpoint (its config.toml is the base).
-    #[arg(long)]
-    pub resume: bool,
-    /// Total optimiser steps.
-    #[arg(long)]
-    pub steps: Option<u64>,
     /// Canvases per step.
     #[arg(long)]
     pub batch_size: Option<u32>,
-    /// Adam learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
     /// λ_area.
     #[arg(long)]
     pub lambda_area: Option<f64>,
     /// Initialise the backbone randomly.
     #[arg(long)]
     pub no_pretrained: bool,
-    /// Random seed.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// libtorch threads (0: its default).
-    #[arg(long)]
-    pub threads: Option<u32>,
-    /// Save a checkpoint every N steps.
-    #[arg(long)]
-    pub checkpoint_every: Option<u64>,
 }
 
 impl TrainDigitsArgs {
     /// The configuration: the resumed run's, else `--config`, else the preset; then flags.
     pub fn config(&self) -> Result<DigitsConfig, DigitsError> {
-        let saved = self.out.join("config.toml");
-        let mut c = if self.resume && saved.is_file() {
-            DigitsConfig::from_file(&saved)?
-        } else if let Some(path) = &self.config {
-            DigitsConfig::from_file(path)?
-        } else {
-            self.preset.config()
-        };
+        let mut c = self
+            .run
+            .base(DigitsConfig::from_file, || self.preset.config())?;
+        self.run.apply(&mut c.train);
         let t = &mut c.train;
-        t.steps = self.steps.unwrap_or(t.steps);
         t.batch_size = self.batch_size.unwrap_or(t.batch_size);
-        t.learning_rate = self.lr.unwrap_or(t.learning_rate);
-        t.seed = self.seed.unwrap_or(t.seed);
-        t.threads = self.threads.unwrap_or(t.threads);
-        t.checkpoint_every = self.checkpoint_every.unwrap_or(t.checkpoint_every);
         c.loss.lambda_area = self.lambda_area.unwrap_or(c.loss.lambda_area);
         if self.no_pretrained {
             c.model.pretrained = false;
@@ -163,7 +134,7 @@ impl TrainDigitsArgs {
 /// Runs `trainer train-digits`.
 pub fn run_train_digits(args: &TrainDigitsArgs) -> Result<(), DigitsError> {
     let config = args.config()?;
-    train(&args.data, &args.out, &config, args.resume)
+    train(&args.data, &args.run.out, &config, args.run.resume)
 }
 
 #[cfg(feature = "torch")]

@@ -52,6 +52,8 @@ pub struct DigitsTrainConfig {
     pub threads: u32,
 }
 
+crate::train::run_args::schedule_fields!(DigitsTrainConfig);
+
 impl Default for DigitsTrainConfig {
     fn default() -> Self {
         Self {

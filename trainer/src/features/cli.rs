@@ -8,43 +8,23 @@ use crate::config::{Backbone, ConfigError, Preset};
 use crate::features::config::FeaturesConfig;
 use crate::span::cli::check_span_run;
 use crate::train::TrainError;
+use crate::train::run_args::RunArgs;
 
 /// Command-line arguments of `trainer train-features`.
 #[derive(Debug, clap::Args)]
 pub struct TrainFeaturesArgs {
+    /// Run directory, configuration source and schedule.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Dataset root in VeRi-776 layout (`image_train/` named `<id>_c<camera>_…`).
     #[arg(long)]
     pub data: PathBuf,
     /// A finished `train-span` run directory (its `latest.safetensors` gives the masks).
     #[arg(long)]
     pub span: PathBuf,
-    /// Run directory (checkpoints, loss.csv, config.toml).
-    #[arg(long)]
-    pub out: PathBuf,
     /// Starting configuration.
     #[arg(long, value_enum, default_value = "cpu")]
     pub preset: Preset,
-    /// TOML file overriding the preset.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Continue the run in --out from its last checkpoint (its config.toml is the base).
-    #[arg(long)]
-    pub resume: bool,
-    /// Total optimiser steps.
-    #[arg(long)]
-    pub steps: Option<u64>,
-    /// Adam base learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Random seed.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// libtorch threads (0: its default).
-    #[arg(long)]
-    pub threads: Option<u32>,
-    /// Save a checkpoint every N steps.
-    #[arg(long)]
-    pub checkpoint_every: Option<u64>,
     /// Initialise the backbone randomly.
     #[arg(long, conflicts_with = "weights")]
     pub no_pretrained: bool,
@@ -68,29 +48,10 @@ impl TrainFeaturesArgs {
     /// The configuration: the resumed run's, the `--config` file or the preset, then the
     /// flags.
     pub fn config(&self) -> Result<FeaturesConfig, ConfigError> {
-        let saved = self.out.join("config.toml");
-        let mut c = if self.resume && saved.is_file() {
-            FeaturesConfig::from_file(&saved)?
-        } else if let Some(path) = &self.config {
-            FeaturesConfig::from_file(path)?
-        } else {
+        let mut c = self.run.base(FeaturesConfig::from_file, || {
             FeaturesConfig::preset(self.preset)
-        };
-        if let Some(v) = self.steps {
-            c.train.steps = v;
-        }
-        if let Some(v) = self.lr {
-            c.train.learning_rate = v;
-        }
-        if let Some(v) = self.seed {
-            c.train.seed = v;
-        }
-        if let Some(v) = self.threads {
-            c.train.threads = v;
-        }
-        if let Some(v) = self.checkpoint_every {
-            c.train.checkpoint_every = v;
-        }
+        })?;
+        self.run.apply(&mut c.train);
         self.apply_model(&mut c);
         c.validate()?;
         Ok(c)
@@ -134,15 +95,15 @@ pub fn run_train_features(args: &TrainFeaturesArgs) -> Result<(), TrainError> {
 
 #[cfg(feature = "torch")]
 fn train(args: &TrainFeaturesArgs, config: &FeaturesConfig) -> Result<(), TrainError> {
-    if !args.resume {
+    if !args.run.resume {
         check_span_run(&args.span)?;
     }
     let summary = crate::features::train_loop::train_features(
         &args.data,
         &args.span,
-        &args.out,
+        &args.run.out,
         config,
-        args.resume,
+        args.run.resume,
     )?;
     tracing::info!(
         steps = summary.steps,

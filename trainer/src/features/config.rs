@@ -81,6 +81,8 @@ pub struct FeatureTrainConfig {
     pub threads: u32,
 }
 
+crate::train::run_args::schedule_fields!(FeatureTrainConfig);
+
 impl Default for FeatureTrainConfig {
     fn default() -> Self {
         Self {

@@ -8,35 +8,24 @@ use crate::config::{Backbone, ConfigError, Preset};
 use crate::span::config::SpanConfig;
 #[cfg(feature = "torch")]
 use crate::span::{eval, train_loop};
+use crate::train::run_args::RunArgs;
 use crate::train::{TrainError, data};
 
 /// Command-line arguments of `trainer train-span`.
 #[derive(Debug, clap::Args)]
 pub struct TrainSpanArgs {
+    /// Run directory, configuration source and schedule.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Dataset root in VeRi-776 layout with `mask_fg/` and a view-label file.
     #[arg(long)]
     pub data: PathBuf,
-    /// Run directory (checkpoints, loss.csv, config.toml).
-    #[arg(long)]
-    pub out: PathBuf,
     /// Starting configuration.
     #[arg(long, value_enum, default_value = "cpu")]
     pub preset: Preset,
-    /// TOML file overriding the preset (fields left out keep the paper's defaults).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Continue the run in --out from its last checkpoint (its config.toml is the base).
-    #[arg(long)]
-    pub resume: bool,
-    /// Total optimiser steps.
-    #[arg(long)]
-    pub steps: Option<u64>,
     /// Images per step.
     #[arg(long)]
     pub batch_size: Option<u32>,
-    /// Adam learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
     /// Square input side in pixels.
     #[arg(long)]
     pub input_size: Option<u32>,
@@ -49,15 +38,6 @@ pub struct TrainSpanArgs {
     /// Initialise the backbone randomly.
     #[arg(long, conflicts_with = "weights")]
     pub no_pretrained: bool,
-    /// Random seed.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// libtorch threads (0: its default).
-    #[arg(long)]
-    pub threads: Option<u32>,
-    /// Save a checkpoint every N steps.
-    #[arg(long)]
-    pub checkpoint_every: Option<u64>,
     /// Foreground masks to train with instead of `--data`'s `mask_fg/` (e.g. the `mask_fg/`
     /// that `trainer foreground` wrote for a dataset without masks).
     #[arg(long, value_name = "DIR")]
@@ -67,14 +47,9 @@ pub struct TrainSpanArgs {
 impl TrainSpanArgs {
     /// The configuration: `base` (preset, file, or the resumed run's), then the flags.
     pub fn apply(&self, mut c: SpanConfig) -> Result<SpanConfig, ConfigError> {
-        if let Some(v) = self.steps {
-            c.train.steps = v;
-        }
+        self.run.apply(&mut c.train);
         if let Some(v) = self.batch_size {
             c.train.batch_size = v;
-        }
-        if let Some(v) = self.lr {
-            c.train.learning_rate = v;
         }
         if let Some(v) = self.input_size {
             c.model.input_size = v;
@@ -92,15 +67,6 @@ impl TrainSpanArgs {
         if self.no_pretrained {
             c.model.pretrained = false;
         }
-        if let Some(v) = self.seed {
-            c.train.seed = v;
-        }
-        if let Some(v) = self.threads {
-            c.train.threads = v;
-        }
-        if let Some(v) = self.checkpoint_every {
-            c.train.checkpoint_every = v;
-        }
         if let Some(v) = &self.fg_masks {
             c.train.fg_masks = Some(v.clone());
         }
@@ -111,21 +77,15 @@ impl TrainSpanArgs {
     /// The base configuration before flags: the run's saved config on `--resume`, else the
     /// `--config` file, else the preset.
     pub fn base(&self) -> Result<SpanConfig, ConfigError> {
-        let saved = self.out.join("config.toml");
-        if self.resume && saved.is_file() {
-            SpanConfig::from_file(&saved)
-        } else if let Some(path) = &self.config {
-            SpanConfig::from_file(path)
-        } else {
-            Ok(self.preset.config())
-        }
+        self.run
+            .base(SpanConfig::from_file, || self.preset.config())
     }
 }
 
 /// Runs `trainer train-span`.
 pub fn run_train_span(args: &TrainSpanArgs) -> Result<(), TrainError> {
     let config = args.apply(args.base()?)?;
-    train(&args.data, &args.out, &config, args.resume)
+    train(&args.data, &args.run.out, &config, args.run.resume)
 }
 
 #[cfg(feature = "torch")]
@@ -270,13 +230,13 @@ mod tests {
     #[test]
     fn missing_dataset_is_reported_before_anything_runs() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let a = TrainSpanArgs {
+        let mut a = TrainSpanArgs {
             data: dir.path().join("nope"),
-            out: dir.path().join("run"),
             ..parse(&["--preset", "tiny"])
         };
+        a.run.out = dir.path().join("run");
         let err = run_train_span(&a).expect_err("no dataset");
         assert!(err.to_string().contains("image_train/"), "{err}");
-        assert!(!a.out.exists(), "nothing is written for a bad dataset");
+        assert!(!a.run.out.exists(), "nothing is written for a bad dataset");
     }
 }

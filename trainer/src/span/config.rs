@@ -140,6 +140,8 @@ pub struct TrainConfig {
     pub views: ViewLabels,
 }
 
+crate::train::run_args::schedule_fields!(TrainConfig);
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {

@@ -15,6 +15,7 @@ pub mod example;
 pub mod loss_plot;
 pub mod overlay;
 pub mod reid_data;
+pub mod run_args;
 pub mod views;
 
 #[cfg(feature = "torch")]
