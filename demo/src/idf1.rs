@@ -2,9 +2,11 @@
 //! multi-camera tracking benchmarks (Ristani et al., 2016).
 //!
 //! The system's identities are the connected components of the graph whose nodes are the
-//! signed passages and whose edges link each match event's query to its first candidate:
-//! a vehicle's trajectory across cameras as an operator following the best matches would
-//! build it (links an event withdraws later, under one-to-one association, are left out). Each ground-truth identity is paired with at most one such component, and
+//! signed passages and whose edges are the reported pairs left standing at the end (every
+//! candidate of every event, less those withdrawn later under one-to-one association): the
+//! trajectories the system's matches imply, a function of its final association alone, not
+//! of the order events arrived in. Each ground-truth identity is paired with at most one
+//! such component, and
 //! each component with at most one identity, so that the passages they share (IDTP) are
 //! as many as possible (an optimal assignment, not a greedy one). Then
 //! `IDF1 = 2·IDTP / (signed passages + ground-truth passages)`: passages outside the
@@ -41,22 +43,8 @@ pub fn idf1(
 ) -> Idf1 {
     let index: BTreeMap<&PassageKey, usize> = labels.keys().zip(0..).collect();
     let mut parent: Vec<usize> = (0..labels.len()).collect();
-    let standing = standing_pairs(events);
-    for e in events {
-        let q = (e.query.camera.clone(), e.query.sequence);
-        let Some(top) = e.candidates.first() else {
-            continue;
-        };
-        let c = (top.signature.camera.clone(), top.signature.sequence);
-        let pair = if q <= c {
-            (q.clone(), c.clone())
-        } else {
-            (c.clone(), q.clone())
-        };
-        if !standing.contains(&pair) {
-            continue;
-        }
-        if let (Some(&a), Some(&b)) = (index.get(&q), index.get(&c)) {
+    for (q, c) in &standing_pairs(events) {
+        if let (Some(&a), Some(&b)) = (index.get(q), index.get(c)) {
             let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
             parent[ra] = rb;
         }
@@ -179,6 +167,21 @@ mod tests {
 
     fn link(query: (&str, u64), top: (&str, u64)) -> MatchEvent {
         event(query, &[top])
+    }
+
+    #[test]
+    fn every_standing_candidate_links_and_a_withdrawn_one_does_not() {
+        let labels = two_vehicles(9);
+        // one event names vehicle 1 at both other cameras: one trajectory of three
+        let both = [event(("c3", 1), &[("c2", 1), ("c1", 1)])];
+        assert_eq!(idf1(&labels, 6, &both).predicted_identities, 4);
+        // c2/1 takes c1/2 (wrong); c2/2 takes it over: the wrong link joins nothing
+        let wrong = event(("c2", 1), &[("c1", 2)]);
+        let mut taking_over = event(("c2", 2), &[("c1", 2)]);
+        taking_over.candidates[0].replaces = Some(wrong.query.clone());
+        let withdrawn = [wrong, taking_over];
+        let s = idf1(&labels, 6, &withdrawn);
+        assert_eq!(s.predicted_identities, 5, "c1/2–c2/2 linked, the others alone");
     }
 
     #[test]
