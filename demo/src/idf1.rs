@@ -181,7 +181,10 @@ mod tests {
         taking_over.candidates[0].replaces = Some(wrong.query.clone());
         let withdrawn = [wrong, taking_over];
         let s = idf1(&labels, 6, &withdrawn);
-        assert_eq!(s.predicted_identities, 5, "c1/2–c2/2 linked, the others alone");
+        assert_eq!(
+            s.predicted_identities, 5,
+            "c1/2–c2/2 linked, the others alone"
+        );
     }
 
     #[test]
