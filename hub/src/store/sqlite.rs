@@ -60,6 +60,26 @@ fn from_sql(v: i64) -> u64 {
 }
 
 impl SqliteStore {
+    /// Match records of a `SELECT query_id, rank, candidate_id, distance …` query.
+    fn read_matches(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<MatchRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(self.err("read matches"))?;
+        let rows = stmt
+            .query_map(params, |r| {
+                Ok(MatchRecord {
+                    query_id: r.get(0)?,
+                    rank: r.get(1)?,
+                    candidate_id: r.get(2)?,
+                    distance: r.get::<_, f64>(3)? as f32,
+                })
+            })
+            .map_err(self.err("read matches"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("read matches"))
+    }
     /// Open (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let err = sqlite_err(path, "open");
@@ -340,45 +360,20 @@ impl Store for SqliteStore {
     }
 
     fn matches_of(&self, query_id: i64) -> Result<Vec<MatchRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT rank, candidate_id, distance FROM matches WHERE query_id = ?1 ORDER BY rank",
-            )
-            .map_err(self.err("read matches"))?;
-        let rows = stmt
-            .query_map([query_id], |r| {
-                Ok(MatchRecord {
-                    query_id,
-                    rank: r.get(0)?,
-                    candidate_id: r.get(1)?,
-                    distance: r.get::<_, f64>(2)? as f32,
-                })
-            })
-            .map_err(self.err("read matches"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(self.err("read matches"))
+        self.read_matches(
+            "SELECT query_id, rank, candidate_id, distance FROM matches \
+             WHERE query_id = ?1 ORDER BY rank",
+            [query_id],
+        )
     }
 
     fn all_matches(&self) -> Result<Vec<MatchRecord>, StoreError> {
         // `matches` is a rowid table: rowids grow with each insert (a replaced row is
         // inserted anew), so they give the order of storing.
-        let mut stmt = self
-            .conn
-            .prepare("SELECT query_id, rank, candidate_id, distance FROM matches ORDER BY rowid")
-            .map_err(self.err("read matches"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(MatchRecord {
-                    query_id: r.get(0)?,
-                    rank: r.get(1)?,
-                    candidate_id: r.get(2)?,
-                    distance: r.get::<_, f64>(3)? as f32,
-                })
-            })
-            .map_err(self.err("read matches"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(self.err("read matches"))
+        self.read_matches(
+            "SELECT query_id, rank, candidate_id, distance FROM matches ORDER BY rowid",
+            [],
+        )
     }
 
     fn count(&self) -> Result<u64, StoreError> {
