@@ -1,5 +1,6 @@
 //! The loss ablation of the paper's Table 1 with one command: SPAN trained with only
-//! L_recon, without L_area, without L_div, and with all three, each scored by per-view mask
+//! L_recon, without L_area, without L_div, with all three, and with all three but without
+//! the order term (when the base configuration has one), each scored by per-view mask
 //! IoU on held-out images and, when a feature configuration is given, by the re-ID mAP and
 //! rank-1 of a part feature network trained on that row's masks with the CPDM distance
 //! (Table 1's own figures).
@@ -33,35 +34,57 @@ pub struct AblationRow {
     pub area: bool,
     /// L_div on.
     pub div: bool,
+    /// The order term kept as the base configuration has it (off: λ_order = 0).
+    pub order: bool,
 }
 
-/// Table 1's rows, in its order.
-pub const ROWS: [AblationRow; 4] = [
+/// Table 1's rows, in its order, then the full row without the order term (a deviation
+/// from the paper, ablated here).
+pub const ROWS: [AblationRow; 5] = [
     AblationRow {
         label: "only L_recon",
         slug: "recon-only",
         area: false,
         div: false,
+        order: true,
     },
     AblationRow {
         label: "w/o L_area",
         slug: "no-area",
         area: false,
         div: true,
+        order: true,
     },
     AblationRow {
         label: "w/o L_div",
         slug: "no-div",
         area: true,
         div: false,
+        order: true,
     },
     AblationRow {
         label: "L_recon + L_area + L_div",
         slug: "all",
         area: true,
         div: true,
+        order: true,
+    },
+    AblationRow {
+        label: "L_recon + L_area + L_div, w/o L_order",
+        slug: "no-order",
+        area: true,
+        div: true,
+        order: false,
     },
 ];
+
+/// The rows that differ under `base`: the row without the order term only when `base`
+/// has one.
+pub fn rows(base: &SpanConfig) -> Vec<AblationRow> {
+    ROWS.into_iter()
+        .filter(|r| r.order || base.loss.lambda_order > 0.0)
+        .collect()
+}
 
 impl AblationRow {
     /// `base` with this row's losses switched off (λ = 0).
@@ -72,6 +95,9 @@ impl AblationRow {
         }
         if !self.div {
             c.loss.lambda_div = 0.0;
+        }
+        if !self.order {
+            c.loss.lambda_order = 0.0;
         }
         c
     }
@@ -179,8 +205,9 @@ pub fn run_ablation(
     threshold: f32,
     features: Option<&FeaturesConfig>,
 ) -> Result<Vec<AblationResult>, TrainError> {
-    let mut results = Vec::with_capacity(ROWS.len());
-    for row in ROWS {
+    let rows = rows(base);
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
         let run = out.join(row.slug);
         let config = row.config(base);
         let done = crate::train::run_dir::RunDir::new(&run)
@@ -230,6 +257,14 @@ mod tests {
         assert_eq!(lambdas(&ROWS[1]), (1.0, 0.0, 1.0));
         assert_eq!(lambdas(&ROWS[2]), (1.0, 0.5, 0.0));
         assert_eq!(lambdas(&ROWS[3]), (1.0, 0.5, 1.0));
+        // Without an order term in the base there is no fifth row; with one there is.
+        assert_eq!(rows(&base).len(), 4);
+        let mut order = crate::config::Preset::Cpu.config();
+        order.loss.lambda_order = 1.0;
+        assert_eq!(rows(&order).len(), 5);
+        assert_eq!(ROWS[3].config(&order).loss.lambda_order, 1.0);
+        assert_eq!(ROWS[4].config(&order).loss.lambda_order, 0.0);
+        assert_eq!(ROWS[4].config(&order).loss.lambda_div, 1.0);
     }
 
     fn masks(front: Option<f64>) -> EvalReport {
@@ -300,7 +335,8 @@ mod tests {
         features.train.steps = 2;
         features.train.checkpoint_every = 2;
         let results = run_ablation(&data, &out, &tiny_span(2), 0.5, Some(&features)).expect("runs");
-        assert_eq!(results.len(), ROWS.len());
+        // The tiny preset has no order term: the paper's four rows.
+        assert_eq!(results.len(), 4);
         for (r, row) in results.iter().zip(ROWS) {
             assert_eq!(r.slug, row.slug);
             // The fixture's part masks are all side: the side IoU is defined on every row.
@@ -325,7 +361,7 @@ mod tests {
             &std::fs::read_to_string(out.join("ablation.json")).expect("json"),
         )
         .expect("parses");
-        assert_eq!(json.as_array().map(Vec::len), Some(ROWS.len()));
+        assert_eq!(json.as_array().map(Vec::len), Some(4));
 
         // A second call trains nothing and scores the same.
         let checkpoint = out.join("all/features/latest.safetensors");

@@ -182,10 +182,19 @@ pub fn run(args: &CalibrateArgs) -> Result<MatchCalibration, TrainError> {
     let samples = samples(&images, &features, draw)?;
     let right = samples.iter().filter(|s| s.1).count();
     tracing::info!(samples = samples.len(), right, "best candidates drawn");
+    // A render names itself by what made it, not by where it lies on this machine.
+    let data = match crate::eval::record::render_record(&args.data) {
+        Ok(r) => format!(
+            "synth-{} (renderer version {}, seed {})",
+            r.preset.to_lowercase(),
+            r.renderer_version,
+            r.seed
+        ),
+        Err(_) => args.data.display().to_string(),
+    };
     let on = format!(
-        "{} image_train ({} images), int8 CPDM, best of {} candidates per new passage between \
+        "{data} image_train ({} images), int8 CPDM, best of {} candidates per new passage between \
          two cameras, {} draws per camera pair, true match absent in {:.0} % (seed {})",
-        args.data.display(),
         images.len(),
         args.candidates,
         args.rounds,

@@ -15,6 +15,8 @@ pub struct Batch {
     pub labels: Tensor,
     /// N×3 max area ratios `a_l`.
     pub max_area: Tensor,
+    /// N facings: +1 the front points right, −1 left, 0 unknown.
+    pub facing: Tensor,
 }
 
 /// Builds the batch; all examples must share one size (the loader guarantees it).
@@ -31,7 +33,12 @@ pub fn stack(examples: &[Example], caps: &MaxAreaTable, device: Device) -> Batch
         .iter()
         .flat_map(|e| caps.caps(e.view).map(|a| a as f32))
         .collect();
+    let facing: Vec<f32> = examples
+        .iter()
+        .map(|e| e.facing.map_or(0.0, |f| f.sign()))
+        .collect();
     Batch {
+        facing: Tensor::from_slice(&facing).to_device(device),
         images: Tensor::from_slice(&images)
             .view([n, 3, s, s])
             .to_device(device),

@@ -36,6 +36,10 @@ pub struct LossConfig {
     /// eq. 3 on masks averaged over this many pixels per axis (1: the paper's, per pixel;
     /// see [`crate::span::loss::pooled`]).
     pub div_pool: u32,
+    /// Weight of the order term ([`crate::span::loss::order_loss`]; 0: the paper's losses).
+    pub lambda_order: f64,
+    /// Its margin, a fraction of the image width.
+    pub order_margin: f64,
 }
 
 /// Supplementary Table 1, one row per viewpoint.
@@ -110,6 +114,8 @@ impl Default for LossConfig {
             max_area: MaxAreaTable::default(),
             margin: MarginTable::default(),
             div_pool: 1,
+            lambda_order: 0.0,
+            order_margin: 0.1,
         }
     }
 }
@@ -308,6 +314,8 @@ impl SpanConfig {
             ("loss.lambda_recon", l.lambda_recon),
             ("loss.lambda_area", l.lambda_area),
             ("loss.lambda_div", l.lambda_div),
+            ("loss.lambda_order", l.lambda_order),
+            ("loss.order_margin", l.order_margin),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return invalid(field, format!("{v} is not a non-negative number"));
@@ -381,6 +389,11 @@ mod tests {
         assert_eq!(old.model.backbone, Backbone::MobilenetV2);
         assert_eq!(old.train.views, ViewLabels::default());
         assert_eq!((old.model.frozen_layers, old.loss.div_pool), (0, 1));
+        // The cpu recipe with the order term: the same but for [loss] lambda_order.
+        let order = SpanConfig::from_file(&dir.join("cpu-order.toml")).expect("parses");
+        let mut want = Preset::Cpu.config();
+        want.loss.lambda_order = 1.0;
+        assert_eq!(order, want);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::span::batch::{self, Batch};
 use crate::span::cache::SpanSet;
 use crate::span::config::SpanConfig;
 use crate::span::log::SpanLog;
-use crate::span::loss::{Lambdas, SpanLosses, span_losses};
+use crate::span::loss::{Lambdas, SpanLosses, order_loss, span_losses};
 use crate::span::sampler::ViewSampler;
 use crate::torch_env;
 use crate::train::TrainError;
@@ -119,7 +119,7 @@ pub fn train_step(
 /// The losses of `masks` on `batch` under `config`.
 pub fn compute_losses(masks: &Tensor, batch: &Batch, config: &SpanConfig) -> SpanLosses {
     let l = &config.loss;
-    span_losses(
+    let mut losses = span_losses(
         masks,
         &batch.labels,
         &batch.fg,
@@ -133,7 +133,12 @@ pub fn compute_losses(masks: &Tensor, batch: &Batch, config: &SpanConfig) -> Spa
             area: l.lambda_area,
             div: l.lambda_div,
         },
-    )
+    );
+    if l.lambda_order > 0.0 {
+        let order = order_loss(masks, &batch.labels, &batch.facing, l.order_margin);
+        losses.total += order * l.lambda_order;
+    }
+    losses
 }
 
 /// Trains SPAN on the dataset at `data`, writing the run to `out`.

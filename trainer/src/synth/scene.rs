@@ -435,6 +435,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_end_face_lies_where_the_facing_label_says() {
+        use crate::train::views::Facing;
+        let mean_x = |r: &Rendered, p: u8| {
+            let xs: Vec<f32> = (0..r.parts.len())
+                .filter(|&i| r.parts[i] == p)
+                .map(|i| (i % 40) as f32)
+                .collect();
+            xs.iter().sum::<f32>() / xs.len() as f32
+        };
+        for azimuth in [30.0f32, 60.0, 120.0, 150.0, 210.0, 240.0, 300.0, 330.0] {
+            let r = view(azimuth);
+            let facing = Facing::of_azimuth(f64::from(azimuth)).expect("oblique");
+            // Where the front points, or away from it for a rear end.
+            let (end, towards) = if azimuth.to_radians().cos() > 0.0 {
+                (1, facing.sign())
+            } else {
+                (2, -facing.sign())
+            };
+            let gap = mean_x(&r, end) - mean_x(&r, 3);
+            assert!(gap * towards > 2.0, "azimuth {azimuth}: gap {gap}");
+        }
+    }
+
+    #[test]
     fn supersampled_edges_are_fractional() {
         let pm = cube();
         let id = plain();

@@ -10,9 +10,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::train::views::{LabelSource, ViewLabels};
+use crate::train::views::{Facing, LabelSource, ViewLabels};
 use spanreid::View;
-use spanreid::dataset::{parse_azimuth_table, parse_view_table};
+use spanreid::dataset::{Orientation, parse_azimuth_table, parse_view_table};
 
 /// Sub-directory of training images.
 pub const IMAGE_DIR: &str = "image_train";
@@ -91,6 +91,58 @@ pub struct Sample {
     pub part_mask: Option<PathBuf>,
     /// Its viewpoint.
     pub view: View,
+    /// Which way the vehicle's front points, when the dataset says.
+    pub facing: Option<Facing>,
+}
+
+/// Image file name → facing: from the azimuths of the first view-label file that has an
+/// `azimuth_deg` column, else from the left/right part of the VeRi-776 orientation
+/// classes (0–7) of the first view-label file that gives them (assuming, as the renderer
+/// writes them, that "left" means the vehicle's left side is seen); empty when neither.
+pub fn dataset_facings(root: &Path) -> Result<HashMap<String, Facing>, DataError> {
+    let files: Vec<(PathBuf, String)> = VIEW_FILES
+        .iter()
+        .map(|f| root.join(f))
+        .filter(|p| p.is_file())
+        .map(|file| {
+            std::fs::read_to_string(&file)
+                .map(|text| (file.clone(), text))
+                .map_err(|source| DataError::Io { path: file, source })
+        })
+        .collect::<Result<_, _>>()?;
+    for (file, text) in &files {
+        if let Some(azimuths) = parse_azimuth_table(&file.display().to_string(), text)? {
+            return Ok(azimuths
+                .into_iter()
+                .filter_map(|(name, a)| Facing::of_azimuth(a).map(|f| (name, f)))
+                .collect());
+        }
+    }
+    Ok(files
+        .iter()
+        .map(|(_, text)| orientation_facings(text))
+        .find(|f| !f.is_empty())
+        .unwrap_or_default())
+}
+
+/// Facings from lines whose last field is a VeRi-776 orientation class; other lines
+/// (headers, view names) are skipped.
+fn orientation_facings(text: &str) -> HashMap<String, Facing> {
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|f| !f.is_empty())
+                .collect();
+            let (first, last) = (fields.first()?, fields.last()?);
+            if fields.len() < 2 {
+                return None;
+            }
+            let orientation = last.parse::<u32>().ok().and_then(Orientation::from_index)?;
+            let name = Path::new(first).file_name()?.to_string_lossy().into_owned();
+            Facing::of_orientation(orientation).map(|f| (name, f))
+        })
+        .collect()
 }
 
 /// Image file name → view under `labels`, from the dataset at `root`: the first view-label
@@ -188,6 +240,7 @@ pub fn scan(
         });
     }
     let views = dataset_view_labels(root, labels)?;
+    let facings = dataset_facings(root)?;
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| DataError::Io { path, source }
@@ -221,6 +274,7 @@ pub fn scan(
             fg_mask,
             part_mask: part.is_file().then_some(part),
             view: views[&name],
+            facing: facings.get(&name).copied(),
         });
     }
     if samples.is_empty() {
@@ -309,6 +363,31 @@ mod tests {
         std::fs::remove_file(root.join("views.csv")).expect("rm");
         let err = dataset_view_labels(root, &ViewLabels::azimuth_authors_mix()).expect_err("none");
         assert!(err.to_string().contains("azimuth_deg"), "{err}");
+    }
+
+    #[test]
+    fn facings_come_from_azimuths_else_from_orientation_classes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        assert!(dataset_facings(root).expect("no files").is_empty());
+        // Orientation classes: 3 left-front, 7 right-rear, 0 front (no side seen).
+        std::fs::write(
+            root.join("keypoint_train.txt"),
+            "a.jpg 0\nimage_train/b.jpg 3\nc.jpg 7\n",
+        )
+        .expect("write");
+        let f = dataset_facings(root).expect("reads");
+        assert_eq!(f.len(), 2);
+        assert_eq!((f["b.jpg"], f["c.jpg"]), (Facing::Left, Facing::Right));
+        // Azimuths win: 300° is the vehicle's right side, 2° shows no side.
+        std::fs::write(
+            root.join("views.csv"),
+            "image,view,azimuth_deg\nimage_train/b.jpg,3,300.0\nc.jpg,0,2.0\n",
+        )
+        .expect("write");
+        let f = dataset_facings(root).expect("reads");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f["b.jpg"], Facing::Right);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use image::imageops::FilterType;
 
 use crate::train::data::Sample;
+use crate::train::views::Facing;
 use spanreid::View;
 
 /// A decoded sample at `size`×`size`.
@@ -18,6 +19,8 @@ pub struct Example {
     pub parts: Option<Vec<u8>>,
     /// Viewpoint.
     pub view: View,
+    /// Which way the vehicle's front points, when known.
+    pub facing: Option<Facing>,
     /// Side length.
     pub size: u32,
 }
@@ -78,6 +81,7 @@ pub fn load(sample: &Sample, size: u32) -> Result<Example, DecodeError> {
         fg,
         parts,
         view: sample.view,
+        facing: sample.facing,
         size,
     })
 }
@@ -90,9 +94,10 @@ pub(crate) fn flip_rows<T>(plane: &mut [T], width: usize) {
 
 impl Example {
     /// The mirror image. The view label is unchanged: SPAN's views (front, rear, side)
-    /// do not distinguish left from right.
+    /// do not distinguish left from right; the facing turns round.
     pub fn flipped(mut self) -> Self {
         let w = self.size as usize;
+        self.facing = self.facing.map(Facing::flipped);
         flip_rows(&mut self.image, w);
         flip_rows(&mut self.fg, w);
         if let Some(p) = self.parts.as_mut() {
@@ -113,6 +118,7 @@ mod tests {
             fg: vec![1.0, 0.0, 0.0, 0.0],
             parts: Some(vec![1, 3, 0, 2]),
             view: View::FrontSide,
+            facing: Some(Facing::Left),
             size: 2,
         };
         let f = ex.clone().flipped();
@@ -120,6 +126,7 @@ mod tests {
         assert_eq!(f.fg, [0.0, 1.0, 0.0, 0.0]);
         assert_eq!(f.parts.as_deref(), Some(&[3, 1, 2, 0][..]));
         assert_eq!(f.view, View::FrontSide);
+        assert_eq!(f.facing, Some(Facing::Right));
         assert_eq!(f.flipped(), ex);
     }
 
@@ -140,6 +147,7 @@ mod tests {
                 fg_mask: mask,
                 part_mask: None,
                 view: View::Rear,
+                facing: None,
             },
             4,
         )
@@ -161,6 +169,7 @@ mod tests {
                 fg_mask: bad,
                 part_mask: None,
                 view: View::Front,
+                facing: None,
             },
             4,
         )
