@@ -40,6 +40,8 @@ pub mod eval;
 pub mod log;
 #[cfg(feature = "torch")]
 pub mod loss;
+#[cfg(feature = "torch")]
+pub mod order;
 #[cfg(all(test, feature = "torch"))]
 mod test_fixture;
 #[cfg(feature = "torch")]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use image::imageops::FilterType;
 
 use crate::train::data::Sample;
-use crate::train::views::Facing;
+use crate::train::facing::Facing;
 use spanreid::View;
 
 /// A decoded sample at `size`×`size`.

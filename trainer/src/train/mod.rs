@@ -12,6 +12,7 @@
 
 pub mod data;
 pub mod example;
+pub mod facing;
 pub mod loss_plot;
 pub mod overlay;
 pub mod reid_data;
