@@ -2,21 +2,22 @@
 //! against gallery size beside the memory-bandwidth bound measured in the same run, and
 //! memory per stored signature.
 
+pub mod city;
+pub mod ingest;
 pub mod load;
 
-use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::config::{CameraConfig, HubConfig};
-use super::event_key::EventSigner;
+use self::city::City;
+pub use self::ingest::IngestFigures;
+use self::ingest::Scratch;
+use super::config::{CameraConfig, HubConfig, Settings};
 use super::index::{GalleryIndex, RowMeta};
 use super::ingest::signature_topic;
-use super::store::{SqliteStore, Store};
+use super::store::SqliteStore;
 use super::synthetic::{IdentityBank, Sighting};
-use super::{DefaultIndex, Hub, HubError, broker, mqtt};
+use super::{HubError, Int8Index};
 use spanreid::signature::CameraKey;
 use spanreid::signature::wire::encode_to_vec;
 
@@ -38,26 +39,15 @@ pub struct BenchArgs {
     /// Feature dimension.
     #[arg(long, default_value_t = 256)]
     pub dim: usize,
-}
-
-/// Ingest figures.
-#[derive(Clone, Debug)]
-pub struct IngestFigures {
-    /// Broker used.
-    pub broker: String,
-    /// Whether matching was on.
-    pub matching: bool,
-    /// Signatures published and stored.
-    pub signatures: usize,
-    /// From the first publish to the last signature committed.
-    pub seconds: f64,
-    /// Database bytes per stored signature (file + WAL).
-    pub db_bytes_per_signature: f64,
-    /// Match events stored.
-    pub matches: u64,
-    /// The reference (measured with matching off only): seconds for the broker alone to
-    /// deliver the same messages to a QoS 1 subscriber that only counts them.
-    pub delivery_seconds: Option<f64>,
+    /// Signatures the city holds before its ingest is measured (0: no city measurement).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub city_stored: usize,
+    /// Cameras of the city.
+    #[arg(long, default_value_t = 100)]
+    pub city_cameras: usize,
+    /// Links per city camera.
+    #[arg(long, default_value_t = 10)]
+    pub city_links: usize,
 }
 
 /// Query figures for one gallery size.
@@ -99,18 +89,12 @@ fn key(i: usize) -> String {
     format!("{:02x}", i + 1).repeat(32)
 }
 
-fn free_port() -> Result<u16, HubError> {
-    let io = |source| HubError::Io {
-        context: "finding a free loopback port".into(),
-        source,
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(io)?;
-    Ok(listener.local_addr().map_err(io)?.port())
-}
-
 /// Run the whole bench.
 pub fn run(args: &BenchArgs) -> Result<BenchReport, HubError> {
-    let ingest = vec![bench_ingest(args, false)?, bench_ingest(args, true)?];
+    let mut ingest = vec![bench_ingest(args, false)?, bench_ingest(args, true)?];
+    if args.city_stored > 0 {
+        ingest.push(bench_city(args)?);
+    }
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let read_bandwidth = spanreid::search::read_bandwidth(512 << 20, cores);
     let mut queries = Vec::new();
@@ -125,15 +109,9 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, HubError> {
     })
 }
 
-fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubError> {
-    let dir = std::env::temp_dir().join(format!("spanreid-hub-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|source| HubError::Io {
-        context: format!("creating {}", dir.display()),
-        source,
-    })?;
+fn four_camera_config(args: &BenchArgs, dir: &Scratch, matching: bool) -> HubConfig {
     let mut cfg = HubConfig {
-        db: dir.join("bench.sqlite"),
+        db: dir.0.join("bench.sqlite"),
         ..HubConfig::default()
     };
     cfg.model.dim = args.dim;
@@ -146,29 +124,16 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
             key: key(i).into(),
         });
     }
-    match &args.broker {
-        Some(addr) => {
-            let (host, port) = addr.rsplit_once(':').unwrap_or((addr.as_str(), "1883"));
-            cfg.mqtt.host = host.to_owned();
-            cfg.mqtt.port = port.parse().unwrap_or(1883);
-        }
-        None => {
-            cfg.mqtt.port = free_port()?;
-            broker::spawn(
-                format!("127.0.0.1:{}", cfg.mqtt.port)
-                    .parse()
-                    .map_err(|_| super::ConfigError::Invalid("embedded broker address".into()))?,
-                &[],
-            )?;
-            thread::sleep(Duration::from_millis(300));
-        }
-    }
+    cfg
+}
+
+/// Four cameras, no graph: each signature is searched against everything before it.
+fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubError> {
+    let dir = Scratch::new(if matching { "on" } else { "off" })?;
+    let mut cfg = four_camera_config(args, &dir, matching);
+    let broker = ingest::connect(&mut cfg, args.broker.as_deref())?;
     cfg.mqtt.client_id = format!("spanreid-hub-bench-{}-{matching}", std::process::id());
     let settings = cfg.validate()?;
-    let broker_name = args
-        .broker
-        .clone()
-        .unwrap_or_else(|| "embedded rumqttd".into());
 
     // Messages: identities seen once by each camera in turn, one minute apart.
     let now = spanreid::clock::now_us();
@@ -193,74 +158,93 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         })?;
         messages.push((signature_topic(SITE, CAMERAS[cam]), payload));
     }
-
     let delivery_seconds = if matching {
         None
     } else {
-        let counter = load::DeliveryCounter::start(
-            &settings.config.mqtt,
-            &format!("spanreid-bench-counter-{}", std::process::id()),
-            super::ingest::SIGNATURE_FILTER,
-            messages.len(),
-            Duration::from_secs(300),
-        )?;
-        let start = Instant::now();
-        load::publish_all(
-            &settings.config.mqtt,
-            "spanreid-bench-publisher",
-            messages.clone(),
-        )?;
-        match counter.finish()? {
-            (n, Some(last)) if n == messages.len() => Some((last - start).as_secs_f64()),
-            (n, _) => {
-                tracing::warn!(
-                    received = n,
-                    sent = messages.len(),
-                    "reference subscriber missed messages"
-                );
-                None
-            }
-        }
+        ingest::delivery_reference(&settings, &messages)?
     };
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let hub_thread = {
-        let settings = settings.clone();
-        let stop = Arc::clone(&stop);
-        thread::spawn(move || -> Result<(), HubError> {
-            let store = SqliteStore::open(&settings.config.db)?;
-            let mut hub = Hub::open(&settings, store, super::new_index(&settings))?;
-            let client_id = settings.config.client_id();
-            let signer = EventSigner::load_or_create(&settings.config.events_key_path())?;
-            mqtt::run(&mut hub, &settings.config.mqtt, &client_id, &signer, &stop).map(|_| ())
-        })
-    };
-    thread::sleep(Duration::from_millis(500));
-    let reader = SqliteStore::open(&settings.config.db)?;
-    let start = Instant::now();
-    load::publish_all(&settings.config.mqtt, "spanreid-bench-publisher", messages)?;
-    while (reader.count()? as usize) < args.ingest && !hub_thread.is_finished() {
-        thread::sleep(Duration::from_millis(20));
-    }
-    let seconds = start.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    // The hub finishes its last batch (its match records) before it stops.
-    let _ = hub_thread.join();
-    let stats = reader.stats()?;
-    let db_bytes: u64 = ["bench.sqlite", "bench.sqlite-wal"]
-        .iter()
-        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
-        .map(|m| m.len())
-        .sum();
-    let _ = std::fs::remove_dir_all(&dir);
+    let figures = measure_on_fresh_broker(args, &settings, messages, &dir)?;
     Ok(IngestFigures {
-        broker: broker_name,
-        matching,
-        signatures: stats.signatures as usize,
-        seconds,
-        db_bytes_per_signature: db_bytes as f64 / stats.signatures.max(1) as f64,
-        matches: stats.matches,
+        scenario: if matching {
+            "4 cameras, no camera graph, matching on (gallery growing from 0, each signature \
+             searched against all earlier ones)"
+                .into()
+        } else {
+            "4 cameras, matching off".into()
+        },
+        broker,
         delivery_seconds,
+        ..figures
+    })
+}
+
+/// [`ingest::measure`], on a fresh embedded broker when the bench runs its own: rumqttd
+/// keeps the reference's messages in its log and would hand them to the hub's new
+/// subscription too.
+fn measure_on_fresh_broker(
+    args: &BenchArgs,
+    settings: &Settings,
+    messages: Vec<(String, Vec<u8>)>,
+    dir: &Scratch,
+) -> Result<IngestFigures, HubError> {
+    if args.broker.is_some() {
+        return ingest::measure(settings, messages, dir);
+    }
+    let mut cfg = settings.config.clone();
+    ingest::connect(&mut cfg, None)?;
+    ingest::measure(&cfg.validate()?, messages, dir)
+}
+
+/// The city: its history stored first, then `args.ingest` passages published while the
+/// hub matches them through its windowed index.
+fn bench_city(args: &BenchArgs) -> Result<IngestFigures, HubError> {
+    let dir = Scratch::new("city")?;
+    let city = City {
+        cameras: args.city_cameras,
+        links_per_camera: args.city_links,
+        passages_per_camera_s: 0.5,
+    };
+    let mut cfg = HubConfig {
+        db: dir.0.join("bench.sqlite"),
+        cameras: city.camera_configs(),
+        links: city.links(),
+        ..HubConfig::default()
+    };
+    cfg.model.dim = args.dim;
+    cfg.matching.max_distance = Some(0.8);
+    cfg.gallery.max_signatures = args.city_stored + args.ingest + 1;
+    let broker = ingest::connect(&mut cfg, args.broker.as_deref())?;
+    cfg.mqtt.client_id = format!("spanreid-hub-bench-{}-city", std::process::id());
+    let settings = cfg.validate()?;
+    let now = spanreid::clock::now_us();
+    let passages = city.passages(args.city_stored + args.ingest, now, 11);
+    let (history, live) = passages.split_at(args.city_stored.min(passages.len()));
+    let bank = IdentityBank::new(20_000, args.dim, 5);
+    let started = Instant::now();
+    let mut store = SqliteStore::open(&settings.config.db)?;
+    city::fill(&mut store, history, &bank, settings.model_id, now)?;
+    drop(store);
+    tracing::info!(
+        rows = history.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "city history stored"
+    );
+    let messages = city::messages(live, &bank, settings.model_id, 2)?;
+    let delivery_seconds = ingest::delivery_reference(&settings, &messages)?;
+    let figures = measure_on_fresh_broker(args, &settings, messages, &dir)?;
+    Ok(IngestFigures {
+        scenario: format!(
+            "city of {} cameras, {} links each, {:.0}–{:.0} s windows, {} signatures stored \
+             before, matching on (windowed index)",
+            city.cameras,
+            city.links_per_camera,
+            city::LINK_S.0,
+            city::LINK_S.1,
+            figures.stored_before
+        ),
+        broker,
+        delivery_seconds,
+        ..figures
     })
 }
 
@@ -269,7 +253,7 @@ fn bench_query(n: usize, dim: usize, queries: usize, bandwidth: f64) -> QueryFig
     let bank = IdentityBank::new(n.clamp(1, 10_000), dim, 7);
     let model = [0u8; 16];
     let resident_before = resident_bytes();
-    let mut index = DefaultIndex::new(model, dim);
+    let mut index = Int8Index::new(model, dim);
     index.reserve(n);
     for i in 0..n {
         let s = Sighting {
@@ -307,7 +291,7 @@ fn bench_query(n: usize, dim: usize, queries: usize, bandwidth: f64) -> QueryFig
     let mut times = Vec::with_capacity(queries);
     for query in &query_sigs {
         let start = Instant::now();
-        let hits = index.search_many(&[query], 5, f32::INFINITY, &keep);
+        let hits = index.search_many(&[query], None, 5, f32::INFINITY, &keep);
         times.push(start.elapsed().as_secs_f64());
         std::hint::black_box(hits);
     }
@@ -315,7 +299,7 @@ fn bench_query(n: usize, dim: usize, queries: usize, bandwidth: f64) -> QueryFig
     let median_s = times.get(times.len() / 2).copied().unwrap_or(0.0);
     let all: Vec<_> = query_sigs.iter().collect();
     let start = Instant::now();
-    std::hint::black_box(index.search_many(&all, 5, f32::INFINITY, &keep));
+    std::hint::black_box(index.search_many(&all, None, 5, f32::INFINITY, &keep));
     let batched_s = start.elapsed().as_secs_f64() / all.len() as f64;
     let bytes_scanned = index.value_bytes() as f64;
     QueryFigures {
@@ -340,33 +324,39 @@ fn resident_bytes() -> Option<u64> {
 pub fn render(r: &BenchReport) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
+    // Ingest without its own reference is compared with the first one measured.
+    let first_reference = r.ingest.iter().find_map(|i| {
+        i.delivery_seconds
+            .map(|d| i.signatures as f64 / d.max(1e-9))
+    });
     for i in &r.ingest {
-        let matching = if i.matching {
-            "matching on (gallery growing from 0, each signature searched against all earlier ones)"
-        } else {
-            "matching off"
-        };
         let _ = writeln!(
             out,
-            "ingest through {}: {} signatures (dim {}) in {:.2} s = {:.0} signatures/s, {}; \
+            "ingest through {}, {}: {} signatures (dim {}) in {:.2} s = {:.0} signatures/s; \
              {} match records; database {:.0} bytes/signature",
             i.broker,
+            i.scenario,
             i.signatures,
             r.dim,
             i.seconds,
-            i.signatures as f64 / i.seconds.max(1e-9),
-            matching,
+            i.rate(),
             i.matches,
             i.db_bytes_per_signature
         );
-        if let Some(d) = i.delivery_seconds {
-            let rate = i.signatures as f64 / i.seconds.max(1e-9);
-            let reference = i.signatures as f64 / d.max(1e-9);
+        let own = i
+            .delivery_seconds
+            .map(|d| i.signatures as f64 / d.max(1e-9));
+        if let Some(reference) = own.or(first_reference) {
+            let which = if own.is_some() {
+                "the same messages"
+            } else {
+                "the first measurement's messages"
+            };
             let _ = writeln!(
                 out,
-                "reference, same run: the broker alone delivers the same messages to a QoS 1 \
+                "  reference, same run: the broker alone delivers {which} to a QoS 1 \
                  subscriber that only counts at {reference:.0}/s; ingest = {:.2}× of it",
-                rate / reference
+                i.rate() / reference
             );
         }
     }

@@ -37,16 +37,18 @@ use std::sync::atomic::AtomicBool;
 
 pub use config::{HubConfig, Settings};
 pub use error::{ConfigError, HubError, MqttError, StoreError};
-pub use index::{ExactIndex, GalleryIndex, Int8Index, RowMeta};
+pub use index::{ExactIndex, GalleryIndex, HubIndex, Int8Index, RowMeta, Window, WindowIndex};
 pub use service::Hub;
 pub use store::{SqliteStore, Store};
 
-/// The search index the hub runs with.
-pub type DefaultIndex = Int8Index;
-
-/// An empty search index for the configured model.
-pub fn new_index(settings: &Settings) -> DefaultIndex {
-    Int8Index::new(settings.model_id, settings.config.model.dim)
+/// An empty search index for the configured model: windowed by camera and capture time
+/// when camera links are configured.
+pub fn new_index(settings: &Settings) -> HubIndex {
+    HubIndex::new(
+        settings.model_id,
+        settings.config.model.dim,
+        !settings.config.links.is_empty(),
+    )
 }
 
 /// Run the hub with `settings` until `stop` is set: start the embedded broker if asked,

@@ -10,44 +10,17 @@
 //! `one_to_one` ([`assign`]) a passage also keeps at most one partner per other camera.
 
 pub mod assign;
+mod graph;
 
 use std::collections::{BTreeSet, HashMap};
 
 pub use self::assign::CameraIdx;
 use self::assign::Pairs;
+pub use self::graph::TravelGraph;
 use super::config::{CameraId, LinkConfig, parse_camera_ref};
 use super::error::ConfigError;
-use super::index::{GalleryIndex, RowMeta};
+use super::index::{GalleryIndex, RowMeta, Window, nearest_first};
 use spanreid::signature::Signature;
-
-type EntryMeta = RowMeta;
-
-/// Travel-time ranges between linked cameras (both directions).
-#[derive(Clone, Debug, Default)]
-pub struct TravelGraph {
-    /// `(min, max)` µs by unordered camera pair (smaller index first).
-    links: HashMap<(CameraIdx, CameraIdx), (u64, u64)>,
-}
-
-impl TravelGraph {
-    /// Whether the graph gates anything (no links means every pair may match).
-    pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
-    }
-
-    /// Whether a vehicle seen at `a` could be the one seen at `b`.
-    fn allows(&self, a: EntryMeta, b: EntryMeta) -> bool {
-        if self.links.is_empty() {
-            return true;
-        }
-        let pair = (a.camera.min(b.camera), a.camera.max(b.camera));
-        let Some(&(min, max)) = self.links.get(&pair) else {
-            return false;
-        };
-        let dt = a.capture_time_us.abs_diff(b.capture_time_us);
-        (min..=max).contains(&dt)
-    }
-}
 
 /// One candidate for a query, best first.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -105,12 +78,6 @@ impl<'a, I: GalleryIndex> Prepared<'a, I> {
 /// Search hits of one query: `(id, distance)`.
 type Hits = Vec<(i64, f32)>;
 
-/// Sorts hits by distance (then id, for a stable order) and keeps the first `k`.
-fn nearest_first(hits: &mut Vec<(i64, f32)>, k: usize) {
-    hits.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    hits.truncate(k);
-}
-
 /// The searchable gallery with its metadata.
 #[derive(Debug)]
 pub struct Matcher<I> {
@@ -145,7 +112,7 @@ impl<I: GalleryIndex> Matcher<I> {
             let a = m.camera_index(&parse_camera_ref(&link.from)?);
             let b = m.camera_index(&parse_camera_ref(&link.to)?);
             let range = ((link.min_s * 1e6) as u64, (link.max_s * 1e6) as u64);
-            m.graph.links.insert((a.min(b), a.max(b)), range);
+            m.graph.link(a, b, range);
         }
         Ok(m)
     }
@@ -198,8 +165,7 @@ impl<I: GalleryIndex> Matcher<I> {
         let cameras: BTreeSet<CameraIdx> = items.iter().map(|i| i.2).collect();
         let mut found: Vec<Hits> = vec![Vec::new(); items.len()];
         for camera in cameras {
-            let only = move |g: RowMeta| g.camera == camera;
-            let hits = self.search(&prepared, assign::DEPTH, &only);
+            let hits = self.search(&prepared, assign::DEPTH, Some(camera));
             for ((slot, item), hits) in found.iter_mut().zip(items).zip(hits) {
                 if item.2 == camera {
                     *slot = hits;
@@ -247,9 +213,9 @@ impl<I: GalleryIndex> Matcher<I> {
         *self.cameras.entry(id.clone()).or_insert(next)
     }
 
-    fn meta_of(&mut self, sig: &Signature) -> EntryMeta {
+    fn meta_of(&mut self, sig: &Signature) -> RowMeta {
         let id = (sig.site.as_str().to_owned(), sig.camera.as_str().to_owned());
-        EntryMeta {
+        RowMeta {
             camera: self.camera_index(&id),
             capture_time_us: sig.capture_time_us,
         }
@@ -283,7 +249,7 @@ impl<I: GalleryIndex> Matcher<I> {
             }
             best
         } else {
-            self.search(&prepared, self.top_k, &|_| true)
+            self.search(&prepared, self.top_k, None)
         };
         hits.into_iter()
             .map(|hits| {
@@ -303,10 +269,7 @@ impl<I: GalleryIndex> Matcher<I> {
     /// graph limits them).
     fn per_camera(&self, prepared: &Prepared<'_, I>, k: usize) -> Vec<(CameraIdx, Vec<Hits>)> {
         (0..self.cameras.len() as CameraIdx)
-            .map(|camera| {
-                let only = move |g: RowMeta| g.camera == camera;
-                (camera, self.search(prepared, k, &only))
-            })
+            .map(|camera| (camera, self.search(prepared, k, Some(camera))))
             .collect()
     }
 
@@ -339,33 +302,55 @@ impl<I: GalleryIndex> Matcher<I> {
             .collect()
     }
 
-    /// The `k` nearest allowed entries that pass `only`, for each signature of the batch:
-    /// in the gallery, and among the batch's earlier signatures.
+    /// The `k` nearest allowed entries (at camera `only` if given), for each signature of
+    /// the batch: in the gallery, and among the batch's earlier signatures. With a camera
+    /// graph the index reads only the windows each signature can reach.
     fn search(
         &self,
         batch: &Prepared<'_, I>,
         k: usize,
-        only: &(dyn Fn(RowMeta) -> bool + Sync),
+        only: Option<CameraIdx>,
     ) -> Vec<Vec<(i64, f32)>> {
         let (sigs, metas) = (&batch.sigs, &batch.metas);
         let graph = &self.graph;
-        let allowed =
-            |q: RowMeta, g: RowMeta| g.camera != q.camera && only(g) && graph.allows(q, g);
+        let reach: Option<Vec<Vec<Window>>> =
+            (!graph.is_empty()).then(|| metas.iter().map(|q| graph.reach(*q, only)).collect());
+        let reach = reach.as_deref();
+        let allowed = |q: RowMeta, g: RowMeta| {
+            g.camera != q.camera && only.is_none_or(|c| c == g.camera) && graph.allows(q, g)
+        };
         let keep_gallery = |qi: usize, _id: i64, g: RowMeta| allowed(metas[qi], g);
-        let mut per_query = self
-            .index
-            .search_many(sigs, k, self.max_distance, &keep_gallery);
+        let mut per_query =
+            self.index
+                .search_many(sigs, reach, k, self.max_distance, &keep_gallery);
         if let Some((within, position)) = &batch.within {
             let keep_earlier = |qi: usize, id: i64, g: RowMeta| {
                 position.get(&id).is_some_and(|&gi| gi < qi) && allowed(metas[qi], g)
             };
-            let earlier = within.search_many(sigs, k, self.max_distance, &keep_earlier);
+            let earlier = within.search_many(sigs, reach, k, self.max_distance, &keep_earlier);
             for (hits, more) in per_query.iter_mut().zip(earlier) {
                 hits.extend(more);
                 nearest_first(hits, k);
             }
         }
         per_query
+    }
+
+    /// Drop from the index the entries no signature captured at `oldest_query_us` or later
+    /// can reach through the camera graph (older than that by more than the longest link);
+    /// they stay in the store. Without a graph every entry stays searchable. Returns how
+    /// many left.
+    pub fn forget_unreachable(&mut self, oldest_query_us: u64) -> usize {
+        if self.graph.is_empty() {
+            return 0;
+        }
+        let horizon = oldest_query_us.saturating_sub(self.graph.max_travel_us());
+        self.index.forget_captured_before(horizon)
+    }
+
+    /// Whether a camera graph limits what a signature can match.
+    pub fn has_graph(&self) -> bool {
+        !self.graph.is_empty()
     }
 
     /// Add a stored signature to the searchable gallery.

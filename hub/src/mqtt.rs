@@ -230,8 +230,7 @@ fn process_and_ack<S: Store, I: GalleryIndex>(
             Outcome::Rejected(_) => counts.rejected += 1,
         }
     }
-    for event in &result.events {
-        let json = signer.sign(event).map_err(MqttError::from)?;
+    for json in signer.sign_all(&result.events).map_err(MqttError::from)? {
         client
             .publish(MATCH_TOPIC, QoS::AtLeastOnce, false, json)
             .map_err(MqttError::from)?;

@@ -58,6 +58,11 @@ pub struct Hub<S, I> {
     model_id: ModelId,
     retention_us: u64,
     max_signatures: usize,
+    /// Rows in the store (any model): what the capacity limit counts.
+    stored: usize,
+    /// The replay window: no signature captured longer ago than this is accepted, so
+    /// index entries older than it by more than the longest link are unreachable.
+    max_age_us: u64,
     last_eviction_us: u64,
     matching: bool,
     calibration: Option<MatchCalibration>,
@@ -81,12 +86,15 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             model_id: settings.model_id,
             retention_us: cfg.gallery.retention_s.saturating_mul(1_000_000),
             max_signatures: cfg.gallery.max_signatures,
+            stored: 0,
+            max_age_us: cfg.ingest.max_age_s.saturating_mul(1_000_000),
             last_eviction_us: 0,
             matching: cfg.matching.enabled,
             calibration: settings.calibration.clone(),
         };
         let mut other_model = 0usize;
         let all = hub.store.load_all()?;
+        hub.stored = all.len();
         for stored in &all {
             if stored.signature.model_id == hub.model_id {
                 hub.matcher.insert(stored.id, &stored.signature);
@@ -192,6 +200,7 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
         for (id, sig) in &inserted {
             self.matcher.insert(*id, sig);
         }
+        self.stored += inserted.len();
         self.matcher.settle();
         for ((id, sig), candidates) in inserted.iter().zip(&candidates) {
             if !candidates.is_empty() {
@@ -314,7 +323,7 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
     }
 
     fn evict(&mut self, now_us: u64) -> Result<Vec<i64>, StoreError> {
-        let over_capacity = self.matcher.len() > self.max_signatures;
+        let over_capacity = self.stored > self.max_signatures;
         let due = now_us.saturating_sub(self.last_eviction_us) >= EVICTION_PERIOD_US;
         if !over_capacity && !due {
             return Ok(Vec::new());
@@ -325,8 +334,18 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             self.max_signatures,
         )?;
         self.matcher.remove(&evicted);
+        self.stored = self.stored.saturating_sub(evicted.len());
         if !evicted.is_empty() {
             tracing::info!(count = evicted.len(), "evicted signatures");
+        }
+        let unreachable = self
+            .matcher
+            .forget_unreachable(now_us.saturating_sub(self.max_age_us));
+        if unreachable > 0 {
+            tracing::debug!(
+                count = unreachable,
+                "signatures no new passage can reach left the search index (still stored)"
+            );
         }
         Ok(evicted)
     }

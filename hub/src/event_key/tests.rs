@@ -70,3 +70,16 @@ fn only_the_hubs_unaltered_events_verify() {
     ));
     assert_eq!(EventKey::from_hex(&key.to_hex()), Some(key));
 }
+
+#[test]
+fn a_batch_signed_on_every_core_keeps_its_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = EventSigner::load_or_create(&dir.path().join("hub")).unwrap();
+    let cameras: Vec<String> = (0..40).map(|i| format!("cam{i}")).collect();
+    let events: Vec<MatchEvent> = cameras.iter().map(|c| event(c)).collect();
+    let signed = hub.sign_all(&events).unwrap();
+    assert_eq!(signed.len(), events.len());
+    for (s, e) in signed.iter().zip(&events) {
+        assert_eq!(&hub.public().verify(s).unwrap(), e);
+    }
+}

@@ -1,5 +1,5 @@
 use super::*;
-use crate::index::{ExactIndex, Int8Index};
+use crate::index::{ExactIndex, Int8Index, WindowIndex};
 use crate::synthetic::{IdentityBank, Sighting};
 
 const DIM: usize = 64;
@@ -77,9 +77,14 @@ fn finds_the_same_identity_on_other_cameras_only() {
 
 #[test]
 fn camera_graph_gates_by_link_and_travel_time() {
+    camera_graph_gates(Int8Index::new([3; 16], DIM));
+    camera_graph_gates(WindowIndex::new([3; 16], DIM));
+}
+
+fn camera_graph_gates<I: GalleryIndex>(index: I) {
     let bank = IdentityBank::new(2, DIM, 2);
     let links = [link("s/a", "s/b", 10.0, 60.0)];
-    let mut m = Matcher::new(Int8Index::new([3; 16], DIM), &links, 5, 0.9).unwrap();
+    let mut m = Matcher::new(index, &links, 5, 0.9).unwrap();
     m.insert(1, &sig(&bank, 0, "a", 1000, 1));
     m.insert(2, &sig(&bank, 0, "c", 1030, 2)); // no link a–c or b–c
     let mut at = |t| m_ids(&mut m, &sig(&bank, 0, "b", t, 9));
@@ -158,4 +163,102 @@ fn int8_index_agrees_with_the_exact_f32_reference() {
     let query = sig(&bank, 17, "q", 0, 777);
     let ids = |c: Vec<Candidate>| c.into_iter().map(|c| c.id).collect::<Vec<_>>();
     assert_eq!(ids(exact.candidates(&query)), ids(int8.candidates(&query)));
+}
+
+/// A ring of six cameras, each linked to the next two with 30–90 s windows; vehicles
+/// drive round it. Passages of 40 vehicles, in capture-time order, matched in batches.
+fn ring_city(bank: &IdentityBank) -> (Vec<LinkConfig>, Vec<(i64, Signature)>) {
+    let cams = ["c0", "c1", "c2", "c3", "c4", "c5"];
+    let mut links = Vec::new();
+    for i in 0..cams.len() {
+        for step in [1, 2] {
+            let j = (i + step) % cams.len();
+            links.push(link(
+                &format!("s/{}", cams[i]),
+                &format!("s/{}", cams[j]),
+                30.0,
+                90.0,
+            ));
+        }
+    }
+    let mut passages = Vec::new();
+    for v in 0..40usize {
+        let mut t = 1_000 + (v as u64 * 37) % 400;
+        let mut cam = v % cams.len();
+        for hop in 0..4 {
+            let seed = (v * 10 + hop) as u64;
+            passages.push((t, sig(bank, v, cams[cam], t, seed)));
+            t += 40 + (seed * 13) % 45;
+            cam = (cam + 1 + hop % 2) % cams.len();
+        }
+    }
+    passages.sort_by_key(|p| p.0);
+    let passages = passages
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, s))| (i as i64 + 1, s))
+        .collect();
+    (links, passages)
+}
+
+#[test]
+fn the_windowed_index_finds_what_the_full_scan_finds() {
+    let bank = IdentityBank::new(40, DIM, 8);
+    let (links, passages) = ring_city(&bank);
+    for one_to_one in [false, true] {
+        let mut full = Matcher::new(Int8Index::new([3; 16], DIM), &links, 3, 1e6)
+            .unwrap()
+            .one_to_one(one_to_one);
+        let mut windowed = Matcher::new(WindowIndex::new([3; 16], DIM), &links, 3, 1e6)
+            .unwrap()
+            .one_to_one(one_to_one);
+        let mut found = 0;
+        for batch in passages.chunks(7) {
+            let batch: Vec<(i64, &Signature)> = batch.iter().map(|(id, s)| (*id, s)).collect();
+            let (a, b) = (
+                full.candidates_batch(&batch),
+                windowed.candidates_batch(&batch),
+            );
+            assert_eq!(a, b, "one_to_one {one_to_one}");
+            found += a.iter().filter(|c| !c.is_empty()).count();
+            full.settle();
+            windowed.settle();
+            for (id, s) in &batch {
+                full.insert(*id, s);
+                windowed.insert(*id, s);
+            }
+            // Removal swaps rows inside the windowed index: keep checking after it.
+            if batch[0].0 % 3 == 1 {
+                full.remove(&[batch[0].0 - 2]);
+                windowed.remove(&[batch[0].0 - 2]);
+            }
+        }
+        assert!(
+            found > 60,
+            "the city must produce matches to compare: {found}"
+        );
+        assert_eq!(full.index().ids(), windowed.index().ids());
+    }
+}
+
+#[test]
+fn entries_beyond_every_link_leave_the_windowed_index_only() {
+    let bank = IdentityBank::new(40, DIM, 8);
+    let (links, passages) = ring_city(&bank);
+    let mut m = Matcher::new(WindowIndex::new([3; 16], DIM), &links, 3, 1e6).unwrap();
+    for (id, s) in &passages {
+        m.insert(*id, s);
+    }
+    let oldest_query_us = 1_200 * 1_000_000;
+    let before = passages
+        .iter()
+        .filter(|(_, s)| s.capture_time_us < oldest_query_us - 90 * 1_000_000)
+        .count();
+    assert!(before > 0);
+    assert_eq!(m.forget_unreachable(oldest_query_us), before);
+    assert_eq!(m.len(), passages.len() - before);
+    // Without a graph nothing is unreachable.
+    let mut open = Matcher::new(WindowIndex::new([3; 16], DIM), &[], 3, 1e6).unwrap();
+    open.insert(1, &passages[0].1);
+    assert_eq!(open.forget_unreachable(u64::MAX), 0);
 }

@@ -146,3 +146,34 @@ fn batch_stores_matches_and_enforces_capacity() {
     assert_eq!(r.evicted, vec![2, 4, 5, 6]);
     assert_eq!(hub.matcher().index().ids(), vec![7]);
 }
+
+#[test]
+fn with_a_camera_graph_old_passages_leave_the_index_but_not_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(&dir.path().join("h.sqlite"));
+    settings.config.gallery.max_signatures = 100;
+    settings.config.ingest.max_age_s = 600;
+    settings.config.links.push(crate::config::LinkConfig {
+        from: "s/a".into(),
+        to: "s/b".into(),
+        min_s: 10.0,
+        max_s: 60.0,
+    });
+    let store = SqliteStore::open(&settings.config.db).unwrap();
+    let mut hub = Hub::open(&settings, store, crate::new_index(&settings)).unwrap();
+    let bank = IdentityBank::new(3, DIM, 9);
+    let s = 1_000_000;
+    hub.process(&[message(&bank, 0, "a", 1, NOW)], NOW).unwrap();
+    // 30 s later at b: linked, inside the window.
+    let r = hub
+        .process(&[message(&bank, 0, "b", 1, NOW + 30 * s)], NOW + 30 * s)
+        .unwrap();
+    assert_eq!(r.events.len(), 1);
+    assert_eq!(hub.matcher().len(), 2);
+    // 600 s (the replay window) + 60 s (the longest link) later, a/1 is unreachable.
+    let later = NOW + 30 * s + 661 * s;
+    hub.process(&[message(&bank, 1, "a", 2, later)], later)
+        .unwrap();
+    assert_eq!(hub.matcher().len(), 1, "only the new passage is searchable");
+    assert_eq!(hub.store().count().unwrap(), 3, "nothing stored is lost");
+}
