@@ -4,6 +4,7 @@
 //! recall against the streams' ground truth.
 
 mod idf1;
+mod labels;
 mod picture;
 mod plan;
 mod processes;
@@ -19,20 +20,16 @@ use anyhow::{Context, bail, ensure};
 use clap::Parser;
 use spanreid::clock::now_us;
 use spanreid_edge::capture::ground_truth::{self, Sighting};
-use spanreid_edge::passage_log;
-use spanreid_hub::events::MatchEvent;
 use spanreid_hub::{SqliteStore, Store};
 use spanreid_infer::tract::TractEmbedder;
 use spanreid_infer::{Embedder, manifest};
 
+use labels::{describe, label_passages};
 use plan::{CameraPlan, Plan, demo_key};
 use processes::{Process, wait_for_port};
-use score::PassageKey;
 
 /// Frames per second of the synthetic streams.
 const FPS: f64 = 10.0;
-/// Least overlap between a signed crop and a ground-truth box to label the passage.
-const LABEL_MIN_IOU: f32 = 0.3;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -200,44 +197,6 @@ fn build_plan(args: &Args, rows: &[Sighting]) -> anyhow::Result<Plan> {
         crops: args.crops,
         work: std::path::absolute(&args.work)?,
     })
-}
-
-fn describe(e: &MatchEvent, labels: &BTreeMap<PassageKey, Option<u32>>) -> String {
-    let Some(top) = e.candidates.first() else {
-        return String::new();
-    };
-    let id = |camera: &str, seq: u64| labels.get(&(camera.to_owned(), seq)).copied().flatten();
-    let verdict = match (
-        id(&e.query.camera, e.query.sequence),
-        id(&top.signature.camera, top.signature.sequence),
-    ) {
-        (Some(a), Some(b)) if a == b => format!("same vehicle {a:04}"),
-        (Some(a), Some(b)) => format!("WRONG: {a:04} vs {b:04}"),
-        _ => "not labelled".to_owned(),
-    };
-    format!(
-        "match  {} track {:>3}  ->  {} track {:>3}   distance {:.3}   {verdict}",
-        e.query.camera,
-        e.query.track_id,
-        top.signature.camera,
-        top.signature.track_id,
-        top.distance
-    )
-}
-
-/// Identities of the passages signed so far, from the agents' passage logs.
-fn label_passages(plan: &Plan, rows: &[Sighting]) -> BTreeMap<PassageKey, Option<u32>> {
-    let mut labels = BTreeMap::new();
-    for c in &plan.cameras {
-        let Ok(records) = passage_log::read(&plan.passage_log(&c.id)) else {
-            continue;
-        };
-        for r in records {
-            let id = ground_truth::identify(rows, &c.id, r.frame, &r.bbox, LABEL_MIN_IOU);
-            labels.insert((c.id.clone(), r.sequence), id);
-        }
-    }
-    labels
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {

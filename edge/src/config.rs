@@ -13,44 +13,16 @@ use crate::passage::{CropPolicy, CropPolicyKind};
 use crate::track::TrackerSettings;
 
 pub mod detector;
+mod error;
 pub mod options;
 pub mod publish;
 
 pub use detector::OnnxDetectConfig;
+pub use error::ConfigError;
 use options::keyed;
 pub use publish::{DeleteOn, PublishConfig};
 pub use spanreid_service::mqtt::MqttConnection;
 pub use spanreid_service::secret::Secret;
-
-/// Why the configuration is unusable.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The TOML does not parse or has unknown keys.
-    #[error("{path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// Parser message (with line and column).
-        message: String,
-    },
-    /// A value is out of range or inconsistent.
-    #[error("config {key}: {message}")]
-    Invalid {
-        /// Dotted key.
-        key: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-}
 
 /// `[camera]`: where frames come from.
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -380,34 +380,4 @@ fn on_receipt(a: &mut Awaiting, key: &CameraKey, payload: &[u8], metrics: &Metri
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_run_state_round_trips_through_its_byte() {
-        let c = Control::default();
-        assert_eq!(c.get(), RunState::Run);
-        for s in [RunState::Drain, RunState::Stop, RunState::Run] {
-            c.set(s);
-            assert_eq!(c.get(), s);
-        }
-        assert_eq!(RunState::try_from(3), Err(3));
-    }
-
-    #[test]
-    fn packet_ids_map_back_to_records_in_send_order() {
-        let mut f = Inflight::default();
-        f.sent(Some(10));
-        f.sent(None);
-        f.sent(Some(11));
-        assert_eq!(f.pending(), 2);
-        assert_eq!(f.cursor, Some(11));
-        f.went_out(1);
-        f.went_out(0);
-        f.went_out(2);
-        assert_eq!(f.acked(2), Some(11));
-        assert_eq!(f.acked(2), None);
-        assert_eq!(f.acked(1), Some(10));
-        assert_eq!(f.pending(), 0);
-    }
-}
+mod tests;

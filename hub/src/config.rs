@@ -14,7 +14,10 @@ use spanreid::signature::{CameraKey, MAX_DIM, MODEL_ID_LEN, ModelId};
 use spanreid_infer::calibration::MatchCalibration;
 
 mod embedded;
+mod ids;
 pub use embedded::BrokerLogin;
+use ids::parse_model_id;
+pub use ids::{parse_camera_ref, to_hex};
 pub use spanreid_service::mqtt::MqttConnection;
 pub use spanreid_service::secret::Secret;
 
@@ -376,29 +379,6 @@ impl HubConfig {
             embedded_listen,
         })
     }
-}
-
-/// Split `"site/camera"`.
-pub fn parse_camera_ref(s: &str) -> Result<CameraId, ConfigError> {
-    match s.split_once('/') {
-        Some((site, cam)) if !site.is_empty() && !cam.is_empty() && !cam.contains('/') => {
-            Ok((site.to_owned(), cam.to_owned()))
-        }
-        _ => Err(ConfigError::Invalid(format!(
-            "camera reference {s:?} is not \"site/camera\""
-        ))),
-    }
-}
-
-fn parse_model_id(hex: &str) -> Result<ModelId, ConfigError> {
-    spanreid::hex::decode::<MODEL_ID_LEN>(hex).ok_or_else(|| {
-        ConfigError::Invalid(format!("model.id {hex:?} is not 32 hexadecimal digits"))
-    })
-}
-
-/// Lower-case hexadecimal of bytes (model ids in events and the database).
-pub fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

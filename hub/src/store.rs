@@ -14,6 +14,7 @@
 //! Each signature is stored as the exact authenticated payload, so a redelivered message
 //! (same camera and sequence, same bytes) is recognised as a duplicate and not as a replay.
 
+mod schema;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -9,6 +9,7 @@
 //! fast-reid and torchreid) and the official VeRi-776 one (trapezoid-interpolated).
 
 pub mod cmc;
+mod feature_rows;
 pub mod map;
 #[cfg(feature = "std")]
 mod neighbour_sets;

@@ -6,41 +6,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::schema::SCHEMA;
 use super::{InsertOutcome, MatchRecord, NewSignature, Store, StoreStats, StoredSignature};
 use crate::error::StoreError;
 use spanreid::signature::Envelope;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS signatures (
-    id              INTEGER PRIMARY KEY,
-    site            TEXT    NOT NULL,
-    camera          TEXT    NOT NULL,
-    sequence        INTEGER NOT NULL,
-    capture_time_us INTEGER NOT NULL,
-    track_id        INTEGER NOT NULL,
-    received_us     INTEGER NOT NULL,
-    payload         BLOB    NOT NULL,
-    UNIQUE (site, camera, sequence)
-);
-CREATE INDEX IF NOT EXISTS signatures_by_time ON signatures (capture_time_us);
-CREATE TABLE IF NOT EXISTS evicted_through (
-    site     TEXT    NOT NULL,
-    camera   TEXT    NOT NULL,
-    sequence INTEGER NOT NULL,
-    PRIMARY KEY (site, camera)
-);
-CREATE TABLE IF NOT EXISTS matches (
-    query_id     INTEGER NOT NULL,
-    rank         INTEGER NOT NULL,
-    candidate_id INTEGER NOT NULL,
-    distance     REAL    NOT NULL,
-    PRIMARY KEY (query_id, rank)
-);
-CREATE TABLE IF NOT EXISTS counters (
-    name  TEXT    PRIMARY KEY,
-    count INTEGER NOT NULL
-);
-";
 
 /// The gallery in one SQLite file.
 #[derive(Debug)]
