@@ -16,6 +16,7 @@ pub mod scene;
 pub mod shade;
 pub mod streams;
 pub mod view;
+pub mod world;
 
 use std::path::PathBuf;
 

@@ -19,13 +19,13 @@ use rayon::prelude::*;
 
 use crate::synth::SynthError;
 use crate::synth::camera::{Pose, light_direction};
-use crate::synth::dataset::{load_world, rng_for};
 use crate::synth::identity::Identity;
 use crate::synth::layout;
 use crate::synth::mesh::Vec3;
 use crate::synth::preset::Preset;
 use crate::synth::scene::{Placed, Rendered, render};
 use crate::synth::shade::{Lighting, PreparedMesh};
+use crate::synth::world::{World, load_world, rng_for};
 
 pub use street::Street;
 pub use traffic::{FPS, Pass, TRAVEL_S};
@@ -269,7 +269,7 @@ pub fn render_streams(
 const MIN_JPEG_QUALITY: u8 = 70;
 
 /// `routes.csv`: every pass of every vehicle, in time order per vehicle.
-fn routes_csv(passes: &[Pass], test: &[&Identity], world: &crate::synth::dataset::World) -> String {
+fn routes_csv(passes: &[Pass], test: &[&Identity], world: &World) -> String {
     let mut rows: Vec<&Pass> = passes.iter().collect();
     rows.sort_by(|a, b| {
         (a.identity, a.enter_s)
@@ -294,7 +294,7 @@ fn routes_csv(passes: &[Pass], test: &[&Identity], world: &crate::synth::dataset
 }
 
 /// `cameras.toml`: each stream camera's mounting and view.
-fn cameras_toml(streets: &[Street], world: &crate::synth::dataset::World, how: Traffic) -> String {
+fn cameras_toml(streets: &[Street], world: &World, how: Traffic) -> String {
     let mut s = format!(
         "streams_version = {STREAMS_VERSION}\ntraffic = \"{}\"\n",
         format!("{how:?}").to_lowercase()
