@@ -101,7 +101,8 @@ pub struct MatchingConfig {
     /// Match new signatures at all (off: store only, e.g. to fill a gallery).
     pub enabled: bool,
     /// At most one candidate per other camera, the nearest there (`top_k` then counts
-    /// cameras). Exact, at the cost of one gallery scan per camera for each batch.
+    /// cameras). Exact, at the cost of one search per camera for each batch (a full scan
+    /// without a camera graph, that camera's windows with one).
     pub one_per_camera: bool,
     /// One-to-one association: a passage is paired with at most one passage of each other
     /// camera, the nearer pair winning; a later, nearer query takes a candidate over and
