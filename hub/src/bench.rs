@@ -5,6 +5,7 @@
 pub mod city;
 pub mod ingest;
 pub mod load;
+mod render;
 
 use std::thread;
 use std::time::Instant;
@@ -12,6 +13,7 @@ use std::time::Instant;
 use self::city::City;
 pub use self::ingest::IngestFigures;
 use self::ingest::Scratch;
+pub use self::render::render;
 use super::config::{CameraConfig, HubConfig, Settings};
 use super::index::{GalleryIndex, RowMeta};
 use super::ingest::signature_topic;
@@ -48,6 +50,9 @@ pub struct BenchArgs {
     /// Links per city camera.
     #[arg(long, default_value_t = 10)]
     pub city_links: usize,
+    /// Match with one-to-one association (as the demo does) where matching is on.
+    #[arg(long)]
+    pub one_to_one: bool,
 }
 
 /// Query figures for one gallery size.
@@ -117,6 +122,7 @@ fn four_camera_config(args: &BenchArgs, dir: &Scratch, matching: bool) -> HubCon
     cfg.model.dim = args.dim;
     cfg.matching.max_distance = Some(0.8);
     cfg.matching.enabled = matching;
+    cfg.matching.one_to_one = args.one_to_one;
     for (i, cam) in CAMERAS.iter().enumerate() {
         cfg.cameras.push(CameraConfig {
             site: SITE.into(),
@@ -166,9 +172,11 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
     let figures = measure_on_fresh_broker(args, &settings, messages, &dir)?;
     Ok(IngestFigures {
         scenario: if matching {
-            "4 cameras, no camera graph, matching on (gallery growing from 0, each signature \
-             searched against all earlier ones)"
-                .into()
+            format!(
+                "4 cameras, no camera graph, matching on{} (gallery growing from 0, each \
+                 signature searched against all earlier ones)",
+                association(args)
+            )
         } else {
             "4 cameras, matching off".into()
         },
@@ -176,6 +184,15 @@ fn bench_ingest(args: &BenchArgs, matching: bool) -> Result<IngestFigures, HubEr
         delivery_seconds,
         ..figures
     })
+}
+
+/// How candidates are chosen, for the report.
+fn association(args: &BenchArgs) -> &'static str {
+    if args.one_to_one {
+        " with one-to-one association"
+    } else {
+        ""
+    }
 }
 
 /// [`ingest::measure`], on a fresh embedded broker when the bench runs its own: rumqttd
@@ -212,6 +229,7 @@ fn bench_city(args: &BenchArgs) -> Result<IngestFigures, HubError> {
     };
     cfg.model.dim = args.dim;
     cfg.matching.max_distance = Some(0.8);
+    cfg.matching.one_to_one = args.one_to_one;
     cfg.gallery.max_signatures = args.city_stored + args.ingest + 1;
     let broker = ingest::connect(&mut cfg, args.broker.as_deref())?;
     cfg.mqtt.client_id = format!("spanreid-hub-bench-{}-city", std::process::id());
@@ -235,12 +253,13 @@ fn bench_city(args: &BenchArgs) -> Result<IngestFigures, HubError> {
     Ok(IngestFigures {
         scenario: format!(
             "city of {} cameras, {} links each, {:.0}–{:.0} s windows, {} signatures stored \
-             before, matching on (windowed index)",
+             before, matching on{} (windowed index)",
             city.cameras,
             city.links_per_camera,
             city::LINK_S.0,
             city::LINK_S.1,
-            figures.stored_before
+            figures.stored_before,
+            association(args)
         ),
         broker,
         delivery_seconds,
@@ -318,73 +337,4 @@ fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
-}
-
-/// The report as text (Markdown table for the README).
-pub fn render(r: &BenchReport) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    // Ingest without its own reference is compared with the first one measured.
-    let first_reference = r.ingest.iter().find_map(|i| {
-        i.delivery_seconds
-            .map(|d| i.signatures as f64 / d.max(1e-9))
-    });
-    for i in &r.ingest {
-        let _ = writeln!(
-            out,
-            "ingest through {}, {}: {} signatures (dim {}) in {:.2} s = {:.0} signatures/s; \
-             {} match records; database {:.0} bytes/signature",
-            i.broker,
-            i.scenario,
-            i.signatures,
-            r.dim,
-            i.seconds,
-            i.rate(),
-            i.matches,
-            i.db_bytes_per_signature
-        );
-        let own = i
-            .delivery_seconds
-            .map(|d| i.signatures as f64 / d.max(1e-9));
-        if let Some(reference) = own.or(first_reference) {
-            let which = if own.is_some() {
-                "the same messages"
-            } else {
-                "the first measurement's messages"
-            };
-            let _ = writeln!(
-                out,
-                "  reference, same run: the broker alone delivers {which} to a QoS 1 \
-                 subscriber that only counts at {reference:.0}/s; ingest = {:.2}× of it",
-                i.rate() / reference
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "read bandwidth (all cores, same run): {:.1} GB/s",
-        r.read_bandwidth / 1e9
-    );
-    let _ = writeln!(
-        out,
-        "| gallery | one query (median) | bytes scanned | bandwidth bound | ratio | \
-         per query in a batch | index bytes/entry (layout / resident) |"
-    );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
-    for q in &r.queries {
-        let _ = writeln!(
-            out,
-            "| {} | {:.2} ms | {:.1} MB | {:.2} ms | {:.2}× | {:.3} ms | {} / {} |",
-            q.gallery,
-            q.median_s * 1e3,
-            q.bytes_scanned / 1e6,
-            q.bound_s * 1e3,
-            q.median_s / q.bound_s.max(1e-12),
-            q.batched_s * 1e3,
-            q.bytes_per_entry,
-            q.measured_bytes_per_entry
-                .map_or("n/a".into(), |b| format!("{b:.0}"))
-        );
-    }
-    out
 }

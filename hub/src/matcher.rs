@@ -11,12 +11,14 @@
 
 pub mod assign;
 mod graph;
+mod prepared;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use self::assign::CameraIdx;
 use self::assign::Pairs;
 pub use self::graph::TravelGraph;
+use self::prepared::Prepared;
 use super::config::{CameraId, LinkConfig, parse_camera_ref};
 use super::error::ConfigError;
 use super::index::{GalleryIndex, RowMeta, Window, nearest_first};
@@ -40,37 +42,6 @@ impl From<assign::Taken> for Candidate {
             id: t.id,
             distance: t.distance,
             replaces: t.replaces,
-        }
-    }
-}
-
-/// A batch made ready for searching, once for all the searches of its matching: its
-/// signatures, their metadata and, for a batch of several, an index of the batch itself
-/// (each signature is matched against those before it) with each id's position.
-struct Prepared<'a, I> {
-    sigs: Vec<&'a Signature>,
-    metas: Vec<RowMeta>,
-    within: Option<(I, HashMap<i64, usize>)>,
-}
-
-impl<'a, I: GalleryIndex> Prepared<'a, I> {
-    fn new(index: &I, batch: &[(i64, &'a Signature)], metas: Vec<RowMeta>) -> Self {
-        let within = (batch.len() > 1).then(|| {
-            let mut within = index.empty_like();
-            for ((id, sig), meta) in batch.iter().zip(&metas) {
-                within.insert(*id, sig, *meta);
-            }
-            let position = batch
-                .iter()
-                .enumerate()
-                .map(|(i, (id, _))| (*id, i))
-                .collect();
-            (within, position)
-        });
-        Prepared {
-            sigs: batch.iter().map(|(_, s)| *s).collect(),
-            metas,
-            within,
         }
     }
 }
@@ -165,11 +136,10 @@ impl<I: GalleryIndex> Matcher<I> {
         let cameras: BTreeSet<CameraIdx> = items.iter().map(|i| i.2).collect();
         let mut found: Vec<Hits> = vec![Vec::new(); items.len()];
         for camera in cameras {
-            let hits = self.search(&prepared, assign::DEPTH, Some(camera));
-            for ((slot, item), hits) in found.iter_mut().zip(items).zip(hits) {
-                if item.2 == camera {
-                    *slot = hits;
-                }
+            let chosen: Vec<usize> = (0..items.len()).filter(|&i| items[i].2 == camera).collect();
+            let hits = self.search(&prepared, assign::DEPTH, Some(camera), &chosen);
+            for (i, hits) in chosen.into_iter().zip(hits) {
+                found[i] = hits;
             }
         }
         let Some(pairs) = &mut self.pairs else {
@@ -249,7 +219,8 @@ impl<I: GalleryIndex> Matcher<I> {
             }
             best
         } else {
-            self.search(&prepared, self.top_k, None)
+            let all: Vec<usize> = (0..batch.len()).collect();
+            self.search(&prepared, self.top_k, None, &all)
         };
         hits.into_iter()
             .map(|hits| {
@@ -265,11 +236,32 @@ impl<I: GalleryIndex> Matcher<I> {
     }
 
     /// The `k` nearest at each camera, for each signature of the batch: one search per
-    /// camera, exact, and cheap while the cameras a query can match are few (a camera
-    /// graph limits them).
+    /// camera, exact. With a camera graph a camera is searched for the signatures of the
+    /// cameras linked to it only (the others can match nothing there), in its windows.
     fn per_camera(&self, prepared: &Prepared<'_, I>, k: usize) -> Vec<(CameraIdx, Vec<Hits>)> {
-        (0..self.cameras.len() as CameraIdx)
-            .map(|camera| (camera, self.search(prepared, k, Some(camera))))
+        let n = prepared.sigs.len();
+        let mut chosen: BTreeMap<CameraIdx, Vec<usize>> = BTreeMap::new();
+        for (i, q) in prepared.metas.iter().enumerate() {
+            if self.graph.is_empty() {
+                for camera in 0..self.cameras.len() as CameraIdx {
+                    chosen.entry(camera).or_default().push(i);
+                }
+            } else {
+                for camera in self.graph.linked(q.camera) {
+                    chosen.entry(camera).or_default().push(i);
+                }
+            }
+        }
+        chosen
+            .into_iter()
+            .map(|(camera, queries)| {
+                let mut hits = vec![Vec::new(); n];
+                let found = self.search(prepared, k, Some(camera), &queries);
+                for (i, h) in queries.into_iter().zip(found) {
+                    hits[i] = h;
+                }
+                (camera, hits)
+            })
             .collect()
     }
 
@@ -302,16 +294,19 @@ impl<I: GalleryIndex> Matcher<I> {
             .collect()
     }
 
-    /// The `k` nearest allowed entries (at camera `only` if given), for each signature of
-    /// the batch: in the gallery, and among the batch's earlier signatures. With a camera
-    /// graph the index reads only the windows each signature can reach.
+    /// The `k` nearest allowed entries (at camera `only` if given) for the signatures
+    /// `chosen` of the batch (indices into it; the result follows them): in the gallery, and
+    /// among the batch's earlier signatures. With a camera graph the index reads only the
+    /// windows each signature can reach.
     fn search(
         &self,
         batch: &Prepared<'_, I>,
         k: usize,
         only: Option<CameraIdx>,
+        chosen: &[usize],
     ) -> Vec<Vec<(i64, f32)>> {
-        let (sigs, metas) = (&batch.sigs, &batch.metas);
+        let sigs: Vec<&Signature> = chosen.iter().map(|&i| batch.sigs[i]).collect();
+        let metas: Vec<RowMeta> = chosen.iter().map(|&i| batch.metas[i]).collect();
         let graph = &self.graph;
         let reach: Option<Vec<Vec<Window>>> =
             (!graph.is_empty()).then(|| metas.iter().map(|q| graph.reach(*q, only)).collect());
@@ -322,12 +317,12 @@ impl<I: GalleryIndex> Matcher<I> {
         let keep_gallery = |qi: usize, _id: i64, g: RowMeta| allowed(metas[qi], g);
         let mut per_query =
             self.index
-                .search_many(sigs, reach, k, self.max_distance, &keep_gallery);
+                .search_many(&sigs, reach, k, self.max_distance, &keep_gallery);
         if let Some((within, position)) = &batch.within {
             let keep_earlier = |qi: usize, id: i64, g: RowMeta| {
-                position.get(&id).is_some_and(|&gi| gi < qi) && allowed(metas[qi], g)
+                position.get(&id).is_some_and(|&gi| gi < chosen[qi]) && allowed(metas[qi], g)
             };
-            let earlier = within.search_many(sigs, reach, k, self.max_distance, &keep_earlier);
+            let earlier = within.search_many(&sigs, reach, k, self.max_distance, &keep_earlier);
             for (hits, more) in per_query.iter_mut().zip(earlier) {
                 hits.extend(more);
                 nearest_first(hits, k);

@@ -31,6 +31,15 @@ impl TravelGraph {
         }
     }
 
+    /// The cameras linked to `camera`.
+    pub(super) fn linked(&self, camera: CameraIdx) -> impl Iterator<Item = CameraIdx> + '_ {
+        self.neighbours
+            .get(&camera)
+            .into_iter()
+            .flatten()
+            .map(|n| n.0)
+    }
+
     /// The longest travel time of any link, µs.
     pub fn max_travel_us(&self) -> u64 {
         self.links.values().map(|r| r.1).max().unwrap_or(0)
