@@ -343,11 +343,6 @@ impl<I: GalleryIndex> Matcher<I> {
         self.index.forget_captured_before(horizon)
     }
 
-    /// Whether a camera graph limits what a signature can match.
-    pub fn has_graph(&self) -> bool {
-        !self.graph.is_empty()
-    }
-
     /// Add a stored signature to the searchable gallery.
     pub fn insert(&mut self, id: i64, sig: &Signature) {
         let m = self.meta_of(sig);

@@ -24,14 +24,6 @@ impl HubIndex {
             HubIndex::Full(Int8Index::new(model_id, dim))
         }
     }
-
-    /// Bytes of int8 feature values held (what one full scan reads).
-    pub fn value_bytes(&self) -> usize {
-        match self {
-            HubIndex::Full(i) => i.value_bytes(),
-            HubIndex::Windowed(i) => i.value_bytes(),
-        }
-    }
 }
 
 impl GalleryIndex for HubIndex {

@@ -80,11 +80,6 @@ impl WindowIndex {
         }
     }
 
-    /// Bytes of int8 feature values held.
-    pub fn value_bytes(&self) -> usize {
-        self.cameras.iter().map(|c| c.gallery.value_bytes()).sum()
-    }
-
     /// The windowed search of one query (`q`'s row `qr`, the caller's query `qi`).
     fn search_windows(
         &self,
