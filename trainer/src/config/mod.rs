@@ -118,6 +118,30 @@ impl Default for ModelConfig {
     }
 }
 
+impl ModelConfig {
+    /// The shape checks every network built from this section needs: an input side that
+    /// is a positive multiple of the backbone's stride, and generators at least 2 wide.
+    pub fn validate_shape(&self) -> Result<(), ConfigError> {
+        let stride = self.backbone.stride();
+        let size = self.input_size;
+        if size == 0 || !size.is_multiple_of(stride) {
+            return Err(ConfigError::Invalid {
+                field: "model.input_size",
+                reason: format!(
+                    "{size} is not a positive multiple of the backbone stride {stride}"
+                ),
+            });
+        }
+        if self.generator_width < 2 {
+            return Err(ConfigError::Invalid {
+                field: "model.generator_width",
+                reason: "must be at least 2".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Named starting points; a TOML file and CLI flags override them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {

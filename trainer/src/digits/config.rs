@@ -140,17 +140,7 @@ impl DigitsConfig {
     /// Checks ranges that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, reason: String| Err(ConfigError::Invalid { field, reason });
-        let stride = self.model.backbone.stride();
-        let size = self.model.input_size;
-        if size == 0 || !size.is_multiple_of(stride) {
-            return invalid(
-                "model.input_size",
-                format!("{size} is not a positive multiple of the backbone stride {stride}"),
-            );
-        }
-        if self.model.generator_width < 2 {
-            return invalid("model.generator_width", "must be at least 2".into());
-        }
+        self.model.validate_shape()?;
         if self.classes.iter().any(|&c| c > 9) {
             return invalid("classes", "digits are 0–9".into());
         }

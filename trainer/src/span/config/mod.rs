@@ -230,14 +230,7 @@ impl SpanConfig {
     /// Checks ranges that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, reason: String| Err(ConfigError::Invalid { field, reason });
-        let stride = self.model.backbone.stride();
-        let size = self.model.input_size;
-        if size == 0 || !size.is_multiple_of(stride) {
-            return invalid(
-                "model.input_size",
-                format!("{size} is not a positive multiple of the backbone stride {stride}"),
-            );
-        }
+        self.model.validate_shape()?;
         if self.model.frozen_layers > 0 {
             if !matches!(
                 self.model.backbone,
@@ -273,9 +266,6 @@ impl SpanConfig {
                     self.model.frozen_layers
                 ),
             );
-        }
-        if self.model.generator_width < 2 {
-            return invalid("model.generator_width", "must be at least 2".into());
         }
         if self.model.backbone == Backbone::Resnet50 {
             return invalid(

@@ -68,6 +68,10 @@ fn bad_configs_name_the_problem() {
         .expect_err("not a multiple of 8");
     assert!(err.to_string().contains("stride 8"), "{err}");
 
+    let err = SpanConfig::from_toml("[model]\ngenerator_width = 1\n", Path::new("b2.toml"))
+        .expect_err("generators too narrow");
+    assert!(err.to_string().contains("model.generator_width"), "{err}");
+
     let err = SpanConfig::from_toml("[train]\nbatchsize = 3\n", Path::new("c.toml"))
         .expect_err("unknown field");
     let text = err.to_string();
