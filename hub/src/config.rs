@@ -14,8 +14,10 @@ use spanreid::signature::{CameraKey, MAX_DIM, MODEL_ID_LEN, ModelId};
 use spanreid_infer::calibration::MatchCalibration;
 
 mod embedded;
+mod http;
 mod ids;
 pub use embedded::BrokerLogin;
+pub use http::{HttpConfig, MIN_TOKEN_CHARS};
 use ids::parse_model_id;
 pub use ids::{parse_camera_ref, to_hex};
 pub use spanreid_service::mqtt::MqttConnection;
@@ -52,6 +54,8 @@ pub struct HubConfig {
     /// Optional spatio-temporal gating: which cameras a vehicle can drive between, and how
     /// long that takes. Empty means no gating.
     pub links: Vec<LinkConfig>,
+    /// The operator's web page and JSON API (`[http]`; off unless `listen` is set).
+    pub http: HttpConfig,
 }
 
 /// The model signatures must have been computed with.
@@ -150,6 +154,7 @@ impl Default for HubConfig {
             matching: MatchingConfig::default(),
             cameras: Vec::new(),
             links: Vec::new(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -204,6 +209,8 @@ pub struct Overrides {
     pub embedded_broker: bool,
     /// `--broker-port`.
     pub broker_port: Option<u16>,
+    /// `--http`.
+    pub http_listen: Option<std::net::SocketAddr>,
 }
 
 /// A camera's identity: site and camera id.
@@ -271,6 +278,9 @@ impl HubConfig {
         }
         if let Some(port) = o.broker_port {
             self.mqtt.port = port;
+        }
+        if let Some(listen) = o.http_listen {
+            self.http.listen = Some(listen);
         }
         self
     }
@@ -371,6 +381,7 @@ impl HubConfig {
             .validate()
             .map_err(|e| ConfigError::Invalid(format!("{}: {}", e.key, e.message)))?;
         let embedded_listen = embedded::listen_address(&self)?;
+        self.http.validate()?;
         Ok(Settings {
             config: self,
             model_id,

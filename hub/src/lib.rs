@@ -20,8 +20,10 @@ pub mod config;
 pub mod error;
 pub mod event_key;
 pub mod events;
+pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod live;
 pub mod matcher;
 pub mod mqtt;
 pub mod receipts;
@@ -52,7 +54,8 @@ pub fn new_index(settings: &Settings) -> HubIndex {
 }
 
 /// Run the hub with `settings` until `stop` is set: start the embedded broker if asked,
-/// open the database, rebuild the gallery, then ingest.
+/// open the database, rebuild the gallery, start the web page and API if configured, then
+/// ingest.
 pub fn run(settings: &Settings, stop: &Arc<AtomicBool>) -> Result<mqtt::RunCounts, HubError> {
     if settings.keys.is_empty() {
         tracing::warn!("no cameras configured: every signature will be rejected");
@@ -64,13 +67,20 @@ pub fn run(settings: &Settings, stop: &Arc<AtomicBool>) -> Result<mqtt::RunCount
     tracing::info!(public_key = %signer.public().to_hex(), "match events signed");
     let store = SqliteStore::open(&settings.config.db)?;
     let mut hub = Hub::open(settings, store, new_index(settings))?;
+    let live = Arc::new(live::Live::new(settings.keys.keys().cloned()));
+    let http = match settings.config.http.listen {
+        Some(_) => Some(http::spawn(settings, Arc::clone(&live))?),
+        None => None,
+    };
     let counts = mqtt::run(
         &mut hub,
         &settings.config.mqtt,
         &settings.config.client_id(),
         &signer,
+        &live,
         stop,
     );
+    drop(http);
     // Closes the database: every batch acknowledged has been committed.
     drop(hub);
     counts

@@ -1,7 +1,8 @@
 //! `hub`: the central re-identification service.
 //!
-//! - `hub run --config FILE [--embedded-broker]` ingests signatures and publishes matches
-//!   until SIGINT or SIGTERM (then it commits and acknowledges the batch in hand, and exits).
+//! - `hub run --config FILE [--embedded-broker] [--http ADDR]` ingests signatures and
+//!   publishes matches until SIGINT or SIGTERM (then it commits and acknowledges the batch
+//!   in hand, and exits); with `--http` (or `[http] listen`) it serves the operator's page.
 //! - `hub query --db FILE --signature ID [-k N]` shows a signature's nearest neighbours.
 //! - `hub stats --db FILE` shows gallery size and ingest counters.
 //! - `hub bench` (feature `bench`, default) measures ingest throughput and query latency.
@@ -46,6 +47,10 @@ enum Command {
         /// Broker port (overrides the config).
         #[arg(long)]
         broker_port: Option<u16>,
+        /// Serve the operator's page and API on this address, e.g. 127.0.0.1:8480
+        /// (overrides `[http] listen`).
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
     },
     /// Print the public key match events are signed with (creating the key if missing),
     /// for the consumers that verify them.
@@ -122,6 +127,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             embedded_broker,
             db,
             broker_port,
+            http,
         } => {
             let file = match &config {
                 Some(path) => HubConfig::from_file(path)?,
@@ -132,6 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     db,
                     embedded_broker,
                     broker_port,
+                    http_listen: http,
                 })
                 .validate()?;
             let stop = spanreid_service::shutdown::on_signal(

@@ -31,6 +31,7 @@ use super::event_key::EventSigner;
 use super::events::MATCH_TOPIC;
 use super::index::GalleryIndex;
 use super::ingest::SIGNATURE_FILTER;
+use super::live::{Live, STATUS_FILTER};
 use super::service::{Hub, Message, Outcome};
 use super::store::Store;
 
@@ -51,6 +52,9 @@ enum Delivery {
     /// A message too large to read was discarded with the broker session.
     Oversized,
 }
+
+/// Topic ending of the edge agents' status messages ([`STATUS_FILTER`]).
+const STATUS_SUFFIX: &str = "/status";
 
 /// Most messages processed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -87,6 +91,7 @@ pub fn run<S: Store, I: GalleryIndex>(
     broker: &MqttConnection,
     client_id: &str,
     signer: &EventSigner,
+    live: &Arc<Live>,
     stop: &Arc<AtomicBool>,
 ) -> Result<RunCounts, HubError> {
     let mut opts = options(broker, client_id)?;
@@ -100,11 +105,20 @@ pub fn run<S: Store, I: GalleryIndex>(
         let client = client.clone();
         let closing = Arc::clone(&closing);
         let conn_addr = addr.clone();
+        let live = Arc::clone(live);
         thread::Builder::new()
             .name("mqtt-connection".into())
             .spawn(move || {
                 while let Ok(event) = connection.recv() {
                     match event {
+                        Ok(Event::Incoming(Packet::Publish(p)))
+                            if p.topic.ends_with(STATUS_SUFFIX) =>
+                        {
+                            // QoS 0: nothing to acknowledge.
+                            if let Err(e) = live.record_status(&p.topic, &p.payload, now_us()) {
+                                tracing::debug!(topic = %p.topic, error = %e, "status ignored");
+                            }
+                        }
                         Ok(Event::Incoming(Packet::Publish(p))) => {
                             // Once the caller is done the message is dropped unacknowledged,
                             // and the loop goes on until the acks queued before the
@@ -126,6 +140,11 @@ pub fn run<S: Store, I: GalleryIndex>(
                             let sub = client.try_subscribe(SIGNATURE_FILTER, QoS::AtLeastOnce);
                             if let Err(e) = sub {
                                 tracing::warn!(error = %e, "cannot queue the subscription");
+                            }
+                            // Statuses are retained health hints: at most once is enough.
+                            let sub = client.try_subscribe(STATUS_FILTER, QoS::AtMostOnce);
+                            if let Err(e) = sub {
+                                tracing::warn!(error = %e, "cannot queue the status subscription");
                             }
                         }
                         Ok(_) => {}
@@ -192,7 +211,7 @@ pub fn run<S: Store, I: GalleryIndex>(
         if publishes.is_empty() {
             continue;
         }
-        if let Err(e) = process_and_ack(hub, &client, signer, &publishes, &mut counts) {
+        if let Err(e) = process_and_ack(hub, &client, signer, live, &publishes, &mut counts) {
             break Err(e);
         }
         let now = now_us();
@@ -213,6 +232,7 @@ fn process_and_ack<S: Store, I: GalleryIndex>(
     hub: &mut Hub<S, I>,
     client: &Client,
     signer: &EventSigner,
+    live: &Live,
     publishes: &[Publish],
     counts: &mut RunCounts,
 ) -> Result<(), HubError> {
@@ -236,6 +256,7 @@ fn process_and_ack<S: Store, I: GalleryIndex>(
             .map_err(MqttError::from)?;
         counts.events += 1;
     }
+    live.publish(&result.events);
     for r in &result.receipts {
         client
             .publish(

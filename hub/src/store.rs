@@ -14,9 +14,13 @@
 //! Each signature is stored as the exact authenticated payload, so a redelivered message
 //! (same camera and sequence, same bytes) is recognised as a duplicate and not as a replay.
 
+pub mod browse;
+mod reader;
 mod schema;
 mod sqlite;
 
+pub use browse::Browse;
+pub use reader::SqliteReader;
 pub use sqlite::SqliteStore;
 
 use super::error::StoreError;

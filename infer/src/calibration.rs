@@ -76,6 +76,33 @@ impl MatchCalibration {
         last[1]
     }
 
+    /// The largest distance whose confidence is at least `confidence` (the curve read
+    /// backwards): infinite when every distance reaches it, negative when none does.
+    pub fn max_distance_for(&self, confidence: f32) -> f32 {
+        let c = &self.confidence;
+        let (Some(first), Some(last)) = (c.first(), c.last()) else {
+            return -1.0;
+        };
+        if confidence <= last[1] {
+            return f32::INFINITY;
+        }
+        if confidence > first[1] {
+            return -1.0;
+        }
+        for w in c.windows(2) {
+            let ([d0, p0], [d1, p1]) = (w[0], w[1]);
+            if confidence > p1 {
+                // p0 >= confidence > p1: the curve crosses it inside this segment.
+                return if p0 > p1 {
+                    d0 + (p0 - confidence) / (p0 - p1) * (d1 - d0)
+                } else {
+                    d0
+                };
+            }
+        }
+        last[0]
+    }
+
     /// Checks what serde cannot: a usable threshold and a monotone curve.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.threshold.is_finite() && self.threshold >= 0.0) {
@@ -239,6 +266,23 @@ mod tests {
             "{:?}",
             c.confidence
         );
+    }
+
+    #[test]
+    fn max_distance_for_reads_the_curve_backwards() {
+        let c = MatchCalibration {
+            threshold: 6.0,
+            target_precision: 0.9,
+            confidence: vec![[4.0, 0.95], [6.0, 0.9], [9.0, 0.1]],
+            samples: 100,
+            calibrated_on: "test".into(),
+        };
+        assert_eq!(c.max_distance_for(0.9), 6.0);
+        assert!((c.max_distance_for(0.5) - 7.5).abs() < 1e-5);
+        assert!((c.confidence(c.max_distance_for(0.3)) - 0.3).abs() < 1e-5);
+        assert_eq!(c.max_distance_for(0.05), f32::INFINITY);
+        assert!(c.max_distance_for(0.99) < 0.0, "no distance is that sure");
+        assert_eq!(c.max_distance_for(0.95), 4.0);
     }
 
     #[test]

@@ -158,7 +158,16 @@ pub fn measure(
             ready.store(true, Ordering::Release);
             let client_id = settings.config.client_id();
             let signer = EventSigner::load_or_create(&settings.config.events_key_path())?;
-            mqtt::run(&mut hub, &settings.config.mqtt, &client_id, &signer, &stop).map(|_| ())
+            let live = Arc::new(crate::live::Live::new(settings.keys.keys().cloned()));
+            mqtt::run(
+                &mut hub,
+                &settings.config.mqtt,
+                &client_id,
+                &signer,
+                &live,
+                &stop,
+            )
+            .map(|_| ())
         })
     };
     while !ready.load(Ordering::Acquire) && !hub_thread.is_finished() {

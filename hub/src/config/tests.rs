@@ -17,6 +17,7 @@ fn file_values_override_defaults_and_flags_override_the_file() {
         db: Some("b.sqlite".into()),
         embedded_broker: true,
         broker_port: None,
+        http_listen: None,
     });
     let settings = cfg.validate().unwrap();
     assert_eq!(settings.config.db, PathBuf::from("b.sqlite"));
@@ -134,4 +135,22 @@ fn a_calibrated_manifest_gives_id_threshold_and_confidence() {
     assert!(err.to_string().contains("/nowhere/manifest.toml"), "{err}");
     let plain = HubConfig::default().validate().unwrap();
     assert_eq!(plain.max_distance, f32::MAX, "no calibration, no limit");
+}
+
+#[test]
+fn http_off_the_loopback_needs_a_long_token() {
+    let with = |extra: &str| HubConfig::from_toml(&format!("[http]\n{extra}"), "test").unwrap();
+    let err = |cfg: HubConfig| cfg.validate().unwrap_err().to_string();
+    assert!(with("listen = \"127.0.0.1:0\"").validate().is_ok());
+    let e = err(with("listen = \"0.0.0.0:8480\""));
+    assert!(e.contains("is not loopback: set http.token"), "{e}");
+    let e = err(with("listen = \"0.0.0.0:8480\"\ntoken = \"short\""));
+    assert!(e.contains("at least 16 characters"), "{e}");
+    let ok = with("listen = \"0.0.0.0:8480\"\ntoken = \"0123456789abcdef\"");
+    assert!(
+        !format!("{ok:?}").contains("0123456789abcdef"),
+        "the token never shows"
+    );
+    assert!(ok.validate().is_ok());
+    assert!(HubConfig::from_toml("[http]\nlisten = \"nowhere\"", "test").is_err());
 }

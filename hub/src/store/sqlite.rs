@@ -21,10 +21,10 @@ pub struct SqliteStore {
 }
 
 // SQLite integers are i64; sequence numbers and times are stored bit-cast.
-fn to_sql(v: u64) -> i64 {
+pub(super) fn to_sql(v: u64) -> i64 {
     v as i64
 }
-fn from_sql(v: i64) -> u64 {
+pub(super) fn from_sql(v: i64) -> u64 {
     v as u64
 }
 
@@ -98,22 +98,12 @@ impl SqliteStore {
         rows.collect::<Result<_, _>>()
             .map_err(self.err("read eviction marks"))
     }
-
-    fn decode_row(&self, id: i64, payload: &[u8]) -> Result<StoredSignature, StoreError> {
-        let corrupt = |source| StoreError::Corrupt {
-            path: self.path.clone(),
-            id,
-            source,
-        };
-        let envelope = Envelope::decode(payload).map_err(corrupt)?;
-        Ok(StoredSignature {
-            id,
-            signature: envelope.signature().clone(),
-        })
-    }
 }
 
-fn sqlite_err(path: &Path, context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+pub(super) fn sqlite_err(
+    path: &Path,
+    context: &'static str,
+) -> impl Fn(rusqlite::Error) -> StoreError {
     let path = path.to_owned();
     move |source| StoreError::Sqlite {
         path: path.clone(),
@@ -237,23 +227,7 @@ impl Store for SqliteStore {
     }
 
     fn load_all(&self) -> Result<Vec<StoredSignature>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, payload FROM signatures ORDER BY id")
-            .map_err(self.err("load gallery"))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
-            .map_err(self.err("load gallery"))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, payload) = row.map_err(self.err("load gallery"))?;
-            // A damaged row stays in the database (for an audit), out of the index.
-            match self.decode_row(id, &payload) {
-                Ok(stored) => out.push(stored),
-                Err(e) => tracing::error!(id, error = %e, "stored row does not decode; skipped"),
-            }
-        }
-        Ok(out)
+        load_signatures(&self.conn, &self.path)
     }
 
     fn get(&self, id: i64) -> Result<Option<StoredSignature>, StoreError> {
@@ -264,7 +238,7 @@ impl Store for SqliteStore {
             })
             .optional()
             .map_err(self.err("read signature"))?;
-        payload.map(|p| self.decode_row(id, &p)).transpose()
+        payload.map(|p| decode_row(&self.path, id, &p)).transpose()
     }
 
     fn evict(&mut self, older_than_us: u64, max_count: usize) -> Result<Vec<i64>, StoreError> {
@@ -355,40 +329,44 @@ impl Store for SqliteStore {
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
-        let e = || self.err("read stats");
-        let count = |sql: &str| -> Result<u64, StoreError> {
-            self.conn
-                .query_row(sql, [], |r| r.get::<_, i64>(0))
-                .map(from_sql)
-                .map_err(e())
-        };
-        let pairs = |sql: &str| -> Result<Vec<(String, u64)>, StoreError> {
-            let mut stmt = self.conn.prepare(sql).map_err(e())?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, from_sql(r.get(1)?))))
-                .map_err(e())?;
-            rows.collect::<Result<_, _>>().map_err(e())
-        };
-        let range: (Option<i64>, Option<i64>) = self
-            .conn
-            .query_row(
-                "SELECT min(capture_time_us), max(capture_time_us) FROM signatures",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(e())?;
-        Ok(StoreStats {
-            signatures: count("SELECT count(*) FROM signatures")?,
-            per_camera: pairs(
-                "SELECT site || '/' || camera, count(*) FROM signatures GROUP BY site, camera \
-                 ORDER BY site, camera",
-            )?,
-            matches: count("SELECT count(*) FROM matches")?,
-            counters: pairs("SELECT name, count FROM counters ORDER BY name")?,
-            capture_range_us: match range {
-                (Some(a), Some(b)) => Some((from_sql(a), from_sql(b))),
-                _ => None,
-            },
-        })
+        super::reader::read_stats(&self.conn, &self.path)
     }
+}
+
+/// The stored signature of row `id` of the database at `path`.
+fn decode_row(path: &Path, id: i64, payload: &[u8]) -> Result<StoredSignature, StoreError> {
+    let corrupt = |source| StoreError::Corrupt {
+        path: path.to_owned(),
+        id,
+        source,
+    };
+    let envelope = Envelope::decode(payload).map_err(corrupt)?;
+    Ok(StoredSignature {
+        id,
+        signature: envelope.signature().clone(),
+    })
+}
+
+/// Every stored signature of `conn` (the database at `path`), by increasing id; a row that
+/// no longer decodes is logged and left out (it stays in the database for an audit).
+pub(super) fn load_signatures(
+    conn: &Connection,
+    path: &Path,
+) -> Result<Vec<StoredSignature>, StoreError> {
+    let err = || sqlite_err(path, "load gallery");
+    let mut stmt = conn
+        .prepare("SELECT id, payload FROM signatures ORDER BY id")
+        .map_err(err())?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .map_err(err())?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, payload) = row.map_err(err())?;
+        match decode_row(path, id, &payload) {
+            Ok(stored) => out.push(stored),
+            Err(e) => tracing::error!(id, error = %e, "stored row does not decode; skipped"),
+        }
+    }
+    Ok(out)
 }

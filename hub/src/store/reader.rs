@@ -1,0 +1,242 @@
+//! [`SqliteReader`]: a read-only connection to the hub's SQLite file for the HTTP API.
+//! WAL mode lets it read while the hub writes; each reader sees the last commit made
+//! before its query started.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+
+use super::browse::{Browse, CameraActivity, Pair, PairFilter, Passage, PassageFilter};
+use super::sqlite::{from_sql, sqlite_err, to_sql};
+use super::{StoreStats, StoredSignature};
+use crate::error::StoreError;
+
+/// A read-only view of the database for the HTTP API.
+#[derive(Debug)]
+pub struct SqliteReader {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Columns of a passage, `{p}` being the table alias.
+fn passage_columns(p: &str) -> String {
+    format!(
+        "{p}.id, {p}.site, {p}.camera, {p}.track_id, {p}.sequence, {p}.capture_time_us, {p}.received_us"
+    )
+}
+
+fn passage_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Passage> {
+    Ok(Passage {
+        id: r.get(at)?,
+        site: r.get(at + 1)?,
+        camera: r.get(at + 2)?,
+        track_id: r.get(at + 3)?,
+        sequence: from_sql(r.get(at + 4)?),
+        capture_time_us: from_sql(r.get(at + 5)?),
+        received_us: from_sql(r.get(at + 6)?),
+    })
+}
+
+fn pair_row(r: &Row<'_>) -> rusqlite::Result<Pair> {
+    Ok(Pair {
+        rank: r.get(0)?,
+        distance: r.get::<_, f64>(1)? as f32,
+        query: passage_at(r, 2)?,
+        candidate: passage_at(r, 9)?,
+    })
+}
+
+/// `SELECT` of pairs with both passages; a `WHERE` clause follows.
+fn pairs_select() -> String {
+    format!(
+        "SELECT m.rank, m.distance, {}, {} FROM matches m \
+         JOIN signatures q ON q.id = m.query_id JOIN signatures c ON c.id = m.candidate_id",
+        passage_columns("q"),
+        passage_columns("c")
+    )
+}
+
+impl SqliteReader {
+    /// Open the database at `path` read-only; it must exist (the hub creates it).
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(sqlite_err(path, "open for reading"))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sqlite_err(path, "set the busy timeout"))?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Every stored signature with its features, by increasing id (search by image).
+    pub fn signatures(&self) -> Result<Vec<StoredSignature>, StoreError> {
+        super::sqlite::load_signatures(&self.conn, &self.path)
+    }
+
+    fn err(&self, context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        sqlite_err(&self.path, context)
+    }
+
+    fn read_pairs(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Pair>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(self.err("read pairs"))?;
+        let rows = stmt
+            .query_map(params, pair_row)
+            .map_err(self.err("read pairs"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("read pairs"))
+    }
+}
+
+/// SQLite's row limit for a `usize` (which may exceed `i64`).
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Browse for SqliteReader {
+    fn passages(&self, f: &PassageFilter) -> Result<Vec<Passage>, StoreError> {
+        let (site, camera) = f.camera.clone().unzip();
+        let sql = format!(
+            "SELECT {} FROM signatures p WHERE (?1 IS NULL OR (p.site = ?1 AND p.camera = ?2)) \
+             AND (?3 IS NULL OR p.capture_time_us >= ?3) AND (?4 IS NULL OR p.capture_time_us < ?4) \
+             AND (?5 IS NULL OR p.id < ?5) ORDER BY p.id DESC LIMIT ?6",
+            passage_columns("p")
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(self.err("read passages"))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    site,
+                    camera,
+                    f.from_us.map(to_sql),
+                    f.to_us.map(to_sql),
+                    f.before_id,
+                    limit(f.limit)
+                ],
+                |r| passage_at(r, 0),
+            )
+            .map_err(self.err("read passages"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("read passages"))
+    }
+
+    fn passage(&self, id: i64) -> Result<Option<Passage>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM signatures p WHERE p.id = ?1",
+            passage_columns("p")
+        );
+        self.conn
+            .query_row(&sql, [id], |r| passage_at(r, 0))
+            .optional()
+            .map_err(self.err("read a passage"))
+    }
+
+    fn candidates_of(&self, id: i64) -> Result<Vec<Pair>, StoreError> {
+        let sql = format!("{} WHERE m.query_id = ?1 ORDER BY m.rank", pairs_select());
+        self.read_pairs(&sql, [id])
+    }
+
+    fn found_by(&self, id: i64) -> Result<Vec<Pair>, StoreError> {
+        let sql = format!(
+            "{} WHERE m.candidate_id = ?1 ORDER BY m.query_id DESC",
+            pairs_select()
+        );
+        self.read_pairs(&sql, [id])
+    }
+
+    fn pairs(&self, f: &PairFilter) -> Result<Vec<Pair>, StoreError> {
+        let (site, camera) = f.camera.clone().unzip();
+        let sql = format!(
+            "{} WHERE (?1 IS NULL OR (q.site = ?1 AND q.camera = ?2) OR (c.site = ?1 AND c.camera = ?2)) \
+             AND (?3 IS NULL OR q.capture_time_us >= ?3) AND (?4 IS NULL OR q.capture_time_us < ?4) \
+             AND (?5 IS NULL OR m.distance <= ?5) AND (?6 = 0 OR m.rank = 1) \
+             AND (?7 IS NULL OR m.query_id < ?7 OR (m.query_id = ?7 AND m.rank > ?8)) \
+             ORDER BY m.query_id DESC, m.rank LIMIT ?9",
+            pairs_select()
+        );
+        self.read_pairs(
+            &sql,
+            params![
+                site,
+                camera,
+                f.from_us.map(to_sql),
+                f.to_us.map(to_sql),
+                f.max_distance.map(f64::from),
+                f.best_only,
+                f.after.map(|c| c.query_id),
+                f.after.map_or(0, |c| c.rank),
+                limit(f.limit)
+            ],
+        )
+    }
+
+    fn cameras(&self) -> Result<Vec<CameraActivity>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT site, camera, count(*), max(capture_time_us), max(received_us) \
+                 FROM signatures GROUP BY site, camera ORDER BY site, camera",
+            )
+            .map_err(self.err("read cameras"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(CameraActivity {
+                    site: r.get(0)?,
+                    camera: r.get(1)?,
+                    passages: from_sql(r.get(2)?),
+                    last_capture_us: from_sql(r.get(3)?),
+                    last_received_us: from_sql(r.get(4)?),
+                })
+            })
+            .map_err(self.err("read cameras"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("read cameras"))
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        read_stats(&self.conn, &self.path)
+    }
+}
+
+/// Counts for `hub stats` and the HTTP API, read on `conn` (the database at `path`).
+pub(super) fn read_stats(conn: &Connection, path: &Path) -> Result<StoreStats, StoreError> {
+    let e = || sqlite_err(path, "read stats");
+    let count = |sql: &str| -> Result<u64, StoreError> {
+        conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map(from_sql)
+            .map_err(e())
+    };
+    let pairs = |sql: &str| -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = conn.prepare(sql).map_err(e())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, from_sql(r.get(1)?))))
+            .map_err(e())?;
+        rows.collect::<Result<_, _>>().map_err(e())
+    };
+    let range: (Option<i64>, Option<i64>) = conn
+        .query_row(
+            "SELECT min(capture_time_us), max(capture_time_us) FROM signatures",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(e())?;
+    Ok(StoreStats {
+        signatures: count("SELECT count(*) FROM signatures")?,
+        per_camera: pairs(
+            "SELECT site || '/' || camera, count(*) FROM signatures GROUP BY site, camera \
+             ORDER BY site, camera",
+        )?,
+        matches: count("SELECT count(*) FROM matches")?,
+        counters: pairs("SELECT name, count FROM counters ORDER BY name")?,
+        capture_range_us: match range {
+            (Some(a), Some(b)) => Some((from_sql(a), from_sql(b))),
+            _ => None,
+        },
+    })
+}
