@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing spanreid needs, idempotently:
-#   - Debian packages (mosquitto for the MQTT tests, libclang for the V4L2 and OpenCV
+#   - Debian packages (mosquitto for the MQTT tests, headless chromium and chromedriver for
+#     the hub page's browser test, libclang for the V4L2 and OpenCV
 #     bindings, ffmpeg for video-file replay, OpenCV's core and imgproc for the trainer's
 #     GrabCut),
 #   - the Rust target of the no_std build check,
@@ -17,7 +18,7 @@ as_root() {
     echo "setup: need root (or sudo) to run: $*" >&2; return 1; fi
 }
 
-apt_packages=(mosquitto libclang-dev clang ffmpeg libopencv-core-dev libopencv-imgproc-dev)
+apt_packages=(mosquitto libclang-dev clang ffmpeg libopencv-core-dev libopencv-imgproc-dev chromium chromium-driver)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()
 for p in "${apt_packages[@]}"; do

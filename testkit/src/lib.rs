@@ -3,6 +3,7 @@
 //! - [`Mosquitto`]: Debian's mosquitto on a free loopback port, in memory or persistent,
 //!   plain or TLS, stopped (SIGTERM, sessions saved) and restarted at will, killed on drop.
 //! - [`TestCerts`]: a throw-away CA and a server certificate for 127.0.0.1.
+//! - [`Browser`]: headless Chromium through chromedriver (W3C WebDriver).
 //! - [`subscribe`]: a persistent QoS 1 subscriber collecting payloads.
 //! - [`wait_for`], [`free_port`].
 //! - [`assert_quiet_into_closed_pipe`]: a command whose stdout reader has gone exits 0 without
@@ -11,6 +12,7 @@
 //! Panics instead of returning errors: a helper that cannot do its job fails the test.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+mod browser;
 mod certs;
 mod mosquitto;
 
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 
+pub use browser::Browser;
 pub use certs::TestCerts;
 pub use mosquitto::Mosquitto;
 

@@ -42,6 +42,14 @@ pub async fn require_token(
     if allows(state.token.as_ref().map(|t| t.expose()), token) {
         return next.run(request).await;
     }
+    if request.uri().path() == "/" {
+        // A person opening the page: a form asking for the token, not JSON.
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::response::Html(super::page::TOKEN_FORM),
+        )
+            .into_response();
+    }
     ApiError {
         status: StatusCode::UNAUTHORIZED,
         message: "this hub needs its access token: Authorization: Bearer <token>, or \

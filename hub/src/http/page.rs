@@ -15,3 +15,10 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
 pub async fn index() -> Html<&'static str> {
     Html(PAGE.as_str())
 }
+
+/// What `GET /` answers without the token (status 401): a form that opens the page with it.
+pub const TOKEN_FORM: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>spanreid hub</title></head><body style=\"font-family:system-ui,sans-serif;margin:3rem\">\
+<h1>spanreid hub</h1><p>This hub needs its access token (<code>[http] token</code> in its \
+configuration).</p><form method=\"get\" action=\"/\"><input name=\"token\" type=\"password\" \
+size=\"40\" autofocus> <button>Open</button></form></body></html>";
