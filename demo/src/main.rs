@@ -53,6 +53,12 @@ struct Args {
     /// Port of the hub's embedded broker on 127.0.0.1.
     #[arg(long, default_value_t = 18883)]
     port: u16,
+    /// Port of the hub's web page and API on 127.0.0.1.
+    #[arg(long, default_value_t = 18480)]
+    http_port: u16,
+    /// Keep the hub and its web page up after the report, until Ctrl-C.
+    #[arg(long)]
+    serve: bool,
     /// Candidates per match event: with one per camera (the default), the cameras a
     /// passage is matched at.
     #[arg(long, default_value_t = 3)]
@@ -185,6 +191,7 @@ fn build_plan(args: &Args, rows: &[Sighting]) -> anyhow::Result<Plan> {
     Ok(Plan {
         cameras,
         port: args.port,
+        http_port: args.http_port,
         model_id,
         dim: embedder.dim(),
         manifest: std::path::absolute(&args.manifest)?,
@@ -250,8 +257,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
     )
     .context("subscribing to the hub's match events")?;
     say(&format!(
-        "hub up, embedded broker on 127.0.0.1:{}",
-        plan.port
+        "hub up, embedded broker on 127.0.0.1:{}; live matches, cameras and search by image \
+         on {}",
+        plan.port,
+        plan.page_url()
     ));
 
     let mut agents = Vec::new();
@@ -333,7 +342,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    hub.stop();
+    let hub = if args.serve {
+        Some(hub)
+    } else {
+        hub.stop();
+        None
+    };
 
     let labels = label_passages(&plan, &rows);
     let mut seen = score::Sightings::new();
@@ -359,6 +373,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         "data": args.data, "model": plan.model, "model_id": plan.model_id,
         "top_k": plan.top_k, "one_per_camera": plan.one_per_camera, "one_to_one": plan.one_to_one, "max_distance": plan.max_distance, "gating": plan.gating, "crops": plan.crops,
         "seconds": started.elapsed().as_secs_f64(), "score": s, "trajectories": trajectories,
+        "page": plan.page_url(),
     });
     let report_path = plan.work.join("report.json");
     std::fs::write(&report_path, serde_json::to_string_pretty(&json)?)?;
@@ -371,7 +386,19 @@ fn run(args: &Args) -> anyhow::Result<()> {
         "picture: {} (a row per vehicle, a column per camera; green: right pairs, red: wrong)",
         picture_path.display()
     ));
-    Ok(())
+    match hub {
+        Some(hub) => {
+            say(&format!("serving {} until Ctrl-C", plan.page_url()));
+            processes::serve(hub)
+        }
+        None => {
+            say(&format!(
+                "page: {} while the hub runs (make demo DEMO_ARGS=--serve keeps it up)",
+                plan.page_url()
+            ));
+            Ok(())
+        }
+    }
 }
 
 fn path_arg(p: &Path) -> anyhow::Result<&str> {

@@ -33,6 +33,8 @@ pub struct Plan {
     pub cameras: Vec<CameraPlan>,
     /// Embedded broker port.
     pub port: u16,
+    /// Port of the hub's web page and API on 127.0.0.1.
+    pub http_port: u16,
     /// Model id (32 hex digits) and feature dimension the hub expects.
     pub model_id: String,
     /// Feature dimension.
@@ -80,6 +82,11 @@ impl Plan {
         self.work.join(format!("{camera}.passages.csv"))
     }
 
+    /// The address of the hub's web page.
+    pub fn page_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.http_port)
+    }
+
     /// The hub's configuration file.
     pub fn hub_toml(&self) -> String {
         let mut t = String::new();
@@ -105,6 +112,7 @@ impl Plan {
         if let Some(d) = self.max_distance {
             let _ = writeln!(t, "max_distance = {d}");
         }
+        let _ = writeln!(t, "[http]\nlisten = \"127.0.0.1:{}\"", self.http_port);
         for c in &self.cameras {
             let _ = writeln!(
                 t,
@@ -185,6 +193,7 @@ mod tests {
                 camera("c003", 91_000_000),
             ],
             port: 18999,
+            http_port: 18998,
             model_id: "00112233445566778899aabbccddeeff".into(),
             dim: 256,
             manifest: PathBuf::from("/m/manifest.toml"),

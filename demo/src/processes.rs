@@ -102,3 +102,19 @@ pub fn wait_for_port(port: u16, process: &mut Process, timeout: Duration) -> any
         tail(&process.log, 15)
     )
 }
+
+/// Keeps the hub and its page up until SIGINT or SIGTERM.
+pub fn serve(hub: Process) -> anyhow::Result<()> {
+    let stop = spanreid_service::shutdown::on_signal("stopping the hub")
+        .map_err(|e| anyhow::anyhow!("installing the signal handlers: {e}"))?;
+    let mut hub = hub;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        // Ctrl-C in a terminal reaches the hub too; it stops cleanly by itself.
+        if let Some(status) = hub.try_wait()? {
+            return hub.check(status);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    hub.stop();
+    Ok(())
+}

@@ -46,15 +46,16 @@ function end(p) {
     el("div", {}, el("div", { class: "cam" }, camName(p)),
       el("div", {}, time(p.capture_time_us), " · ", passageLink(p))));
 }
-// One pair: the earlier passage (candidate) on the left, the new one (query) on the right.
+// One pair: the passage captured first on the left, the later one on the right.
 function matchRow(m, fresh) {
-  const row = el("div", { class: "match" + (fresh ? " new" : ""),
+  const [a, b] = m.candidate.capture_time_us <= m.query.capture_time_us
+    ? [m.candidate, m.query] : [m.query, m.candidate];
+  return el("div", { class: "match" + (fresh ? " new" : ""),
     "data-query": m.query.id, "data-candidate": m.candidate.id },
-  end(m.candidate),
-  el("div", { class: "link" }, el("b", {}, "→ " + duration(m.travel_time_s) + " →"),
+  end(a),
+  el("div", { class: "link" }, el("b", {}, "→ " + duration(Math.abs(m.travel_time_s)) + " →"),
     "distance " + m.distance.toFixed(2), el("br"), "confidence " + pct(m.confidence)),
-  end(m.query));
-  return row;
+  end(b));
 }
 
 // A match event from the stream → the pair of its best candidate, in the API's form.
