@@ -91,6 +91,9 @@ pub struct GalleryConfig {
     pub retention_s: u64,
     /// At most this many signatures are kept; the oldest are evicted first.
     pub max_signatures: usize,
+    /// Thumbnails kept at most, bytes in total; the oldest passages' go first (a passage's
+    /// thumbnail always leaves with it).
+    pub max_thumbnail_bytes: u64,
 }
 
 /// Search parameters.
@@ -184,6 +187,7 @@ impl Default for GalleryConfig {
         GalleryConfig {
             retention_s: 7 * 24 * 3600,
             max_signatures: 1_000_000,
+            max_thumbnail_bytes: 256 << 20,
         }
     }
 }

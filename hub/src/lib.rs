@@ -32,6 +32,7 @@ pub mod stats;
 pub mod store;
 #[cfg(any(test, feature = "bench"))]
 pub mod synthetic;
+pub mod thumbnails;
 pub mod watch;
 
 use std::sync::Arc;

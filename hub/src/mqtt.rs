@@ -34,6 +34,7 @@ use super::ingest::SIGNATURE_FILTER;
 use super::live::{Live, STATUS_FILTER};
 use super::service::{Hub, Message, Outcome};
 use super::store::Store;
+use super::thumbnails::THUMBNAIL_FILTER;
 
 /// Largest MQTT packet a broker should accept from publishers (set mosquitto's
 /// `max_packet_size` to at most this): bigger than any valid signature, so oversized
@@ -55,6 +56,9 @@ enum Delivery {
 
 /// Topic ending of the edge agents' status messages ([`STATUS_FILTER`]).
 const STATUS_SUFFIX: &str = "/status";
+
+/// Topic ending of the thumbnails ([`THUMBNAIL_FILTER`]).
+const THUMBNAIL_SUFFIX: &str = "/thumbnail";
 
 /// Most messages processed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -140,6 +144,10 @@ pub fn run<S: Store, I: GalleryIndex>(
                             let sub = client.try_subscribe(SIGNATURE_FILTER, QoS::AtLeastOnce);
                             if let Err(e) = sub {
                                 tracing::warn!(error = %e, "cannot queue the subscription");
+                            }
+                            let sub = client.try_subscribe(THUMBNAIL_FILTER, QoS::AtLeastOnce);
+                            if let Err(e) = sub {
+                                tracing::warn!(error = %e, "cannot queue the thumbnail subscription");
                             }
                             // Statuses are retained health hints: at most once is enough.
                             let sub = client.try_subscribe(STATUS_FILTER, QoS::AtMostOnce);
@@ -236,14 +244,21 @@ fn process_and_ack<S: Store, I: GalleryIndex>(
     publishes: &[Publish],
     counts: &mut RunCounts,
 ) -> Result<(), HubError> {
-    let batch: Vec<Message> = publishes
+    let message = |p: &Publish| Message {
+        topic: p.topic.clone(),
+        payload: p.payload.to_vec(),
+    };
+    let (thumbnails, signatures): (Vec<&Publish>, Vec<&Publish>) = publishes
         .iter()
-        .map(|p| Message {
-            topic: p.topic.clone(),
-            payload: p.payload.to_vec(),
-        })
-        .collect();
+        .partition(|p| p.topic.ends_with(THUMBNAIL_SUFFIX));
+    // Signatures first: a thumbnail that came with its signature finds it stored.
+    let batch: Vec<Message> = signatures.into_iter().map(message).collect();
     let result = hub.process(&batch, now_us())?;
+    if !thumbnails.is_empty() {
+        let batch: Vec<Message> = thumbnails.into_iter().map(message).collect();
+        let counts = hub.thumbnails(&batch, now_us())?;
+        tracing::debug!(?counts, "thumbnails");
+    }
     for outcome in &result.outcomes {
         match outcome {
             Outcome::Stored(_) => counts.stored += 1,

@@ -58,6 +58,7 @@ pub struct Hub<S, I> {
     model_id: ModelId,
     retention_us: u64,
     max_signatures: usize,
+    max_thumbnail_bytes: u64,
     /// Rows in the store (any model): what the capacity limit counts.
     stored: usize,
     /// The replay window: no signature captured longer ago than this is accepted, so
@@ -86,6 +87,7 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             model_id: settings.model_id,
             retention_us: cfg.gallery.retention_s.saturating_mul(1_000_000),
             max_signatures: cfg.gallery.max_signatures,
+            max_thumbnail_bytes: cfg.gallery.max_thumbnail_bytes,
             stored: 0,
             max_age_us: cfg.ingest.max_age_s.saturating_mul(1_000_000),
             last_eviction_us: 0,
@@ -117,6 +119,29 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
             "gallery rebuilt from the database"
         );
         Ok(hub)
+    }
+
+    /// Store the thumbnails that arrived together (one transaction): each verified one
+    /// beside its passage, refusals counted by reason.
+    pub fn thumbnails(
+        &mut self,
+        batch: &[Message],
+        now_us: u64,
+    ) -> Result<crate::thumbnails::ThumbnailCounts, StoreError> {
+        let mut ok = Vec::with_capacity(batch.len());
+        let mut rejects: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for msg in batch {
+            match crate::thumbnails::verify(&self.verifier, &msg.topic, &msg.payload) {
+                Ok(t) => ok.push(t),
+                Err(reason) => {
+                    tracing::debug!(topic = %msg.topic, reason, "thumbnail refused");
+                    *rejects.entry(reason).or_default() += 1;
+                }
+            }
+        }
+        let rejected: Vec<(&str, u64)> = rejects.into_iter().collect();
+        self.store
+            .insert_thumbnails(&ok, &rejected, now_us, self.max_thumbnail_bytes)
     }
 
     /// Process messages that arrived together; everything stored is committed when this

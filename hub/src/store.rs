@@ -18,6 +18,7 @@ pub mod browse;
 mod reader;
 mod schema;
 mod sqlite;
+mod thumbnails;
 
 pub use browse::Browse;
 pub use reader::SqliteReader;
@@ -99,6 +100,17 @@ pub trait Store {
         counters: &[(&str, u64)],
         matches: &mut dyn FnMut(&[InsertOutcome]) -> Vec<MatchRecord>,
     ) -> Result<Vec<InsertOutcome>, StoreError>;
+    /// Store verified thumbnails in one transaction, each beside the passage of its camera
+    /// and sequence (replacing an earlier one), then remove the oldest passages' thumbnails
+    /// beyond `max_bytes` in total; `rejected` counts refusals by reason. Counters:
+    /// `thumbnail_stored`, `thumbnail_without_passage`, `thumbnail_evicted`.
+    fn insert_thumbnails(
+        &mut self,
+        thumbnails: &[crate::thumbnails::NewThumbnail<'_>],
+        rejected: &[(&str, u64)],
+        received_us: u64,
+        max_bytes: u64,
+    ) -> Result<crate::thumbnails::ThumbnailCounts, StoreError>;
     /// Store match records in one transaction.
     fn insert_matches(&mut self, matches: &[MatchRecord]) -> Result<(), StoreError>;
     /// Every stored signature, by increasing id.

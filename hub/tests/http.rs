@@ -167,6 +167,64 @@ fn the_api_pages_filters_guards_and_streams() {
     let found = ok(port, &format!("/api/v1/passages/{back}"));
     assert_eq!(found["found_by"][0]["query"]["id"], id);
 
+    // Thumbnails: one for c1's first passage, one tagged with another camera's key, one
+    // for a sequence nobody stored.
+    let mut jpeg = Vec::new();
+    image::RgbImage::from_pixel(24, 16, image::Rgb([200, 40, 40]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let thumb = |seq: u64, camera_key: usize| {
+        let mut buf = vec![0u8; spanreid::signature::thumbnail::MAX_THUMBNAIL_LEN];
+        let t = spanreid::signature::Thumbnail {
+            sequence: seq,
+            jpeg: &jpeg,
+        };
+        let n = t.encode(&key(camera_key), &mut buf).unwrap();
+        buf.truncate(n);
+        ("spanreid/v1/s/c1/thumbnail".to_owned(), buf)
+    };
+    publish(broker.port, vec![thumb(1, 0), thumb(2, 1), thumb(99, 0)]);
+    wait_for(&settings.config.db, "three thumbnails counted", |s| {
+        [
+            "thumbnail_stored",
+            "thumbnail_bad_tag",
+            "thumbnail_without_passage",
+        ]
+        .iter()
+        .all(|c| counter(s, c) == 1)
+    });
+    let c1 = ok(port, "/api/v1/passages?camera=s/c1");
+    let by_seq = |seq: u64| {
+        c1["passages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["sequence"] == seq)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let resp = ureq::get(&format!(
+        "http://127.0.0.1:{port}/api/v1/passages/{}/thumbnail",
+        by_seq(1)
+    ))
+    .set("Authorization", &format!("Bearer {TOKEN}"))
+    .call()
+    .unwrap();
+    assert_eq!(resp.content_type(), "image/jpeg");
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut got).unwrap();
+    assert_eq!(got, jpeg);
+    let (status, body) = get(
+        port,
+        &format!("/api/v1/passages/{}/thumbnail", by_seq(2)),
+        true,
+    );
+    assert_eq!(status, 404, "the badly tagged one was not stored: {body}");
+
     // Bad requests: JSON errors naming what is wrong.
     for (path, status, says) in [
         ("/api/v1/passages?limit=0", 400, "limit 0"),

@@ -39,7 +39,12 @@ function passageLink(p) {
     "#" + p.id);
 }
 function thumb(p) {
-  return el("div", { class: "thumb", title: camName(p) + " track " + p.track_id }, "no image");
+  const box = el("div", { class: "thumb", title: camName(p) + " track " + p.track_id });
+  const img = el("img", { alt: camName(p) + " #" + p.id, loading: "lazy",
+    src: "/api/v1/passages/" + p.id + "/thumbnail" + (token ? "?token=" + encodeURIComponent(token) : "") });
+  img.onerror = () => box.replaceChildren("no image");
+  box.append(img);
+  return box;
 }
 function end(p) {
   return el("div", { class: "end" }, thumb(p),

@@ -56,6 +56,24 @@ impl CameraKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// The tag of the concatenation of `parts` (no copy into one buffer).
+    pub fn tag_parts(&self, parts: &[&[u8]]) -> Tag {
+        let mut mac = self.mac();
+        for p in parts {
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Check `tag` against the concatenation of `parts` in constant time.
+    pub fn verify_parts(&self, parts: &[&[u8]], tag: &Tag) -> Result<(), AuthError> {
+        let mut mac = self.mac();
+        for p in parts {
+            mac.update(p);
+        }
+        mac.verify_slice(tag).map_err(|_| AuthError::BadTag)
+    }
+
     /// Check `tag` against `body` in constant time.
     pub fn verify(&self, body: &[u8], tag: &Tag) -> Result<(), AuthError> {
         let mut mac = self.mac();

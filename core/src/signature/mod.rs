@@ -4,13 +4,15 @@
 //! int8 with one scale each, the three view area ratios CPDM needs, and where and when the
 //! vehicle was seen. On the wire it is a postcard body followed by an HMAC-SHA256 tag keyed
 //! per camera; see [`wire`] for the layout and [`auth`] for why HMAC. The hub answers with
-//! [`receipt`]s, tagged with the same key, once it has committed a camera's signatures.
+//! [`receipt`]s, tagged with the same key, once it has committed a camera's signatures;
+//! a [`thumbnail`] of the crop, tagged the same way, may follow a signature as evidence.
 
 pub mod auth;
 pub mod quant;
 pub mod receipt;
 #[cfg(test)]
 mod tests;
+pub mod thumbnail;
 pub mod wire;
 
 use heapless::String;
@@ -22,6 +24,7 @@ use crate::part::PARTS;
 pub use auth::{AuthError, CameraKey, TAG_LEN, Tag};
 pub use quant::{QuantError, QuantizedFeature};
 pub use receipt::{Receipt, ReceiptError};
+pub use thumbnail::{Thumbnail, ThumbnailError};
 pub use wire::{Envelope, FORMAT_VERSION, MAX_ENCODED_LEN, WireError};
 
 /// Capacity of each feature vector: the largest feature dimension a model may use.

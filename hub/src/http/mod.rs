@@ -7,6 +7,7 @@
 //! - `GET /api/v1/cameras` — configured cameras, their stored passages and last status.
 //! - `GET /api/v1/passages?camera=site/cam&from_us=&to_us=&before=&limit=` — newest first.
 //! - `GET /api/v1/passages/{id}` — one passage, its candidates and who found it.
+//! - `GET /api/v1/passages/{id}/thumbnail` — its JPEG, when the camera sent one.
 //! - `GET /api/v1/matches?camera=&from_us=&to_us=&min_confidence=&best_only=&after=&limit=`.
 //! - `GET /api/v1/matches/live` — server-sent events of new match events.
 //! - `POST /api/v1/search?k=` — body: a JPEG or PNG of a vehicle; nearest passages.
@@ -101,6 +102,7 @@ fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/cameras", get(routes::cameras))
         .route("/api/v1/passages", get(routes::passages))
         .route("/api/v1/passages/:id", get(routes::passage))
+        .route("/api/v1/passages/:id/thumbnail", get(routes::thumbnail))
         .route("/api/v1/matches", get(routes::matches))
         .route("/api/v1/matches/live", get(routes::live))
         .route("/api/v1/search", post(routes::search))

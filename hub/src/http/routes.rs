@@ -120,6 +120,23 @@ pub async fn passage(
     }))
 }
 
+/// `GET /api/v1/passages/{id}/thumbnail`: the JPEG the camera sent with the passage.
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    p: Result<Path<i64>, PathRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let id = id(p)?;
+    let jpeg = read(&state, move |r| Ok(r.thumbnail(id)?))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no thumbnail for passage {id}")))?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "image/jpeg"),
+        (axum::http::header::CACHE_CONTROL, "private, max-age=86400"),
+    ];
+    Ok((headers, jpeg).into_response())
+}
+
 /// A page of match records.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct MatchPage {

@@ -109,6 +109,8 @@ pub trait Browse {
     fn pairs(&self, filter: &PairFilter) -> Result<Vec<Pair>, StoreError>;
     /// Per camera with stored passages: counts and newest times.
     fn cameras(&self) -> Result<Vec<CameraActivity>, StoreError>;
+    /// The thumbnail (JPEG) of passage `id`, if one was stored.
+    fn thumbnail(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError>;
     /// Gallery counts, as `hub stats` shows them.
     fn stats(&self) -> Result<super::StoreStats, StoreError>;
 }

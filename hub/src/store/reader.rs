@@ -199,6 +199,17 @@ impl Browse for SqliteReader {
             .map_err(self.err("read cameras"))
     }
 
+    fn thumbnail(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT jpeg FROM thumbnails WHERE signature_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err("read a thumbnail"))
+    }
+
     fn stats(&self) -> Result<StoreStats, StoreError> {
         read_stats(&self.conn, &self.path)
     }

@@ -1,6 +1,6 @@
 //! The SQLite store's tables: signatures (unique per camera and sequence, indexed by
 //! capture time), the highest evicted sequence per camera (replay protection after
-//! eviction), match records and reject counters.
+//! eviction), match records, thumbnails (by signature id) and reject counters.
 
 /// Created on open when missing.
 pub(super) const SCHEMA: &str = "
@@ -28,6 +28,11 @@ CREATE TABLE IF NOT EXISTS matches (
     candidate_id INTEGER NOT NULL,
     distance     REAL    NOT NULL,
     PRIMARY KEY (query_id, rank)
+);
+CREATE TABLE IF NOT EXISTS thumbnails (
+    signature_id INTEGER PRIMARY KEY,
+    jpeg         BLOB    NOT NULL,
+    received_us  INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT    PRIMARY KEY,

@@ -192,12 +192,6 @@ impl Store for SqliteStore {
                 };
                 outcomes.push(outcome);
             }
-            let mut bump = tx
-                .prepare_cached(
-                    "INSERT INTO counters (name, count) VALUES (?1, ?2) \
-                     ON CONFLICT (name) DO UPDATE SET count = count + excluded.count",
-                )
-                .map_err(e("update counters"))?;
             let mut tally: Vec<(&str, u64)> = counters.to_vec();
             for o in &outcomes {
                 tally.push(match o {
@@ -207,13 +201,29 @@ impl Store for SqliteStore {
                 });
             }
             for (name, count) in tally {
-                bump.execute(params![name, to_sql(count)])
-                    .map_err(e("update counters"))?;
+                super::thumbnails::bump(&tx, name, count, &path)?;
             }
         }
         insert_match_rows(&tx, &matches(&outcomes), &path)?;
         tx.commit().map_err(e("commit signatures"))?;
         Ok(outcomes)
+    }
+
+    fn insert_thumbnails(
+        &mut self,
+        thumbnails: &[crate::thumbnails::NewThumbnail<'_>],
+        rejected: &[(&str, u64)],
+        received_us: u64,
+        max_bytes: u64,
+    ) -> Result<crate::thumbnails::ThumbnailCounts, StoreError> {
+        super::thumbnails::insert(
+            &mut self.conn,
+            &self.path,
+            thumbnails,
+            rejected,
+            received_us,
+            max_bytes,
+        )
     }
 
     fn insert_matches(&mut self, matches: &[MatchRecord]) -> Result<(), StoreError> {
@@ -278,9 +288,15 @@ impl Store for SqliteStore {
             let mut delete_matches = tx
                 .prepare_cached("DELETE FROM matches WHERE query_id = ?1 OR candidate_id = ?1")
                 .map_err(e("evict matches"))?;
+            let mut delete_thumbnail = tx
+                .prepare_cached("DELETE FROM thumbnails WHERE signature_id = ?1")
+                .map_err(e("evict thumbnails"))?;
             for (id, site, camera, seq) in &victims {
                 delete.execute([id]).map_err(e("evict"))?;
                 delete_matches.execute([id]).map_err(e("evict matches"))?;
+                delete_thumbnail
+                    .execute([id])
+                    .map_err(e("evict thumbnails"))?;
                 let mark = marks.entry((site.clone(), camera.clone())).or_insert(*seq);
                 *mark = (*mark).max(*seq);
             }

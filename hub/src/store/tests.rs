@@ -211,3 +211,60 @@ fn signatures_and_their_matches_commit_together_or_not_at_all() {
     assert_eq!(store.count().unwrap(), 2);
     assert!(store.matches_of(3).unwrap().is_empty());
 }
+
+#[test]
+fn thumbnails_stay_under_their_byte_cap_and_leave_with_their_passage() {
+    use crate::store::browse::Browse;
+    use crate::thumbnails::NewThumbnail;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.sqlite");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let items: Vec<_> = (1..=3).map(|s| sig("c1", s, 100 * s)).collect();
+    insert(&mut store, &items);
+    fn t(sequence: u64, jpeg: &[u8]) -> NewThumbnail<'_> {
+        NewThumbnail {
+            site: "s",
+            camera: "c1",
+            sequence,
+            jpeg,
+        }
+    }
+    let (j1, j2, j3) = (&[1u8; 100][..], &[2u8; 100][..], &[3u8; 100][..]);
+    let counts = store
+        .insert_thumbnails(
+            &[t(1, j1), t(2, j2), t(9, j1)],
+            &[("thumbnail_bad_tag", 1)],
+            5,
+            250,
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            counts.stored,
+            counts.without_passage,
+            counts.rejected,
+            counts.evicted
+        ),
+        (2, 1, 1, 0)
+    );
+    // A third one goes over 250 bytes: the oldest passage's thumbnail leaves.
+    let counts = store.insert_thumbnails(&[t(3, j3)], &[], 6, 250).unwrap();
+    assert_eq!(counts.evicted, 1);
+    let reader = SqliteReader::open(&path).unwrap();
+    assert_eq!(reader.thumbnail(1).unwrap(), None);
+    assert_eq!(reader.thumbnail(2).unwrap().as_deref(), Some(j2));
+    assert_eq!(reader.thumbnail(3).unwrap().as_deref(), Some(j3));
+    // Evicting passage 2 takes its thumbnail.
+    store.evict(201, usize::MAX).unwrap();
+    assert_eq!(reader.thumbnail(2).unwrap(), None);
+    let stats = store.stats().unwrap();
+    let counter = |n: &str| stats.counters.iter().find(|c| c.0 == n).map_or(0, |c| c.1);
+    assert_eq!(
+        [
+            counter("thumbnail_stored"),
+            counter("thumbnail_without_passage"),
+            counter("thumbnail_evicted")
+        ],
+        [3, 1, 1]
+    );
+}
