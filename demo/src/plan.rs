@@ -152,7 +152,7 @@ impl Plan {
              [detect]\nmin_pixels = 800\nwarmup_frames = 20\nmax_missed = 8\nclose_radius = 6\n{policy}\n\
              [model]\nmanifest = {manifest:?}\nname = \"{model}\"\n\
              [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n[publish]\nstatus_interval_s = 5\n\
-             [queue]\ndir = {queue:?}\n",
+             [queue]\ndir = {queue:?}\n[thumbnails]\nenabled = true\n",
             log = path_str(&self.passage_log(&camera.id)),
             id = camera.id,
             key = camera.key_hex,

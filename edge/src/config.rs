@@ -16,6 +16,7 @@ pub mod detector;
 mod error;
 pub mod options;
 pub mod publish;
+pub mod thumbnails;
 
 pub use detector::OnnxDetectConfig;
 pub use error::ConfigError;
@@ -23,6 +24,7 @@ use options::keyed;
 pub use publish::{DeleteOn, PublishConfig};
 pub use spanreid_service::mqtt::MqttConnection;
 pub use spanreid_service::secret::Secret;
+pub use thumbnails::ThumbnailConfig;
 
 /// `[camera]`: where frames come from.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -216,6 +218,8 @@ pub struct Config {
     pub publish: PublishConfig,
     /// Queue.
     pub queue: QueueConfig,
+    /// Thumbnails beside the signatures (off by default).
+    pub thumbnails: ThumbnailConfig,
     /// Prometheus endpoint address, e.g. `127.0.0.1:9464`; empty = off.
     pub metrics_listen: String,
     /// Frames buffered between capture and detection.
@@ -331,6 +335,7 @@ impl Config {
                 "must be at least 1 MiB (1048576): one largest record and its framing",
             ));
         }
+        self.thumbnails.validate()?;
         let metrics_listen = if self.metrics_listen.is_empty() {
             None
         } else {

@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod publish;
 pub mod queue;
 pub mod record;
+pub mod thumbnail;
 #[cfg(feature = "tls")]
 pub use spanreid_service::tls;
 pub mod track;

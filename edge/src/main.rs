@@ -339,6 +339,7 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
         .as_deref()
         .map(PassageLog::open)
         .transpose()?;
+    let thumbnails = pipeline::ThumbnailLane::open(&v.config.thumbnails, &v.config.queue.dir)?;
     let summary = pipeline::run(pipeline::Parts {
         source,
         embedder: Box::new(embedder),
@@ -348,6 +349,7 @@ fn run_agent(o: &Overrides) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         publish,
         passage_log,
+        thumbnails,
         stop: signal.clone(),
     })?;
     metrics_stop.store(true, Ordering::Relaxed);

@@ -47,6 +47,9 @@ counters! {
     crops, "counter", "Crops run through the model.";
     signatures, "counter", "Signatures written to the queue.";
     signature_errors, "counter", "Passages that could not be turned into a signature.";
+    thumbnails, "counter", "Thumbnails written to their queue ([thumbnails] enabled).";
+    thumbnails_skipped, "counter", "Passages without a thumbnail: no JPEG fitted max_bytes, or the thumbnail queue failed.";
+    thumbnails_sent, "counter", "Thumbnails acknowledged by the broker and deleted from their queue.";
     signatures_sent, "counter", "Signatures delivered and deleted from the queue: receipted as stored by the hub (or acknowledged by the broker with delete_on = broker_ack).";
     refused_replay, "counter", "Signatures the hub refused: sequence already sent with other content.";
     refused_model_mismatch, "counter", "Signatures the hub refused: computed by another model than the hub's.";

@@ -27,8 +27,10 @@ use crate::queue::{DiskQueue, QueueError};
 use spanreid_infer::sign::{PassageMeta, Signer, next_sequence};
 use spanreid_infer::{Embedder, InferError};
 
+mod thumbnails;
 mod vehicles;
 
+pub use thumbnails::ThumbnailLane;
 pub use vehicles::{PassageJob, Vehicles, embed_passage};
 
 /// Why the pipeline stopped.
@@ -72,6 +74,8 @@ pub struct Parts {
     pub publish: Option<PublishSettings>,
     /// Where each signed passage is logged, if anywhere.
     pub passage_log: Option<PassageLog>,
+    /// Thumbnails beside the signatures, if on (`[thumbnails]`).
+    pub thumbnails: Option<ThumbnailLane>,
     /// Set it to stop early (SIGTERM): see the module documentation.
     pub stop: Arc<AtomicBool>,
 }
@@ -154,6 +158,7 @@ struct SignStage {
     queue: Arc<Mutex<DiskQueue>>,
     metrics: Arc<Metrics>,
     log: Option<PassageLog>,
+    thumbnails: Option<ThumbnailLane>,
 }
 
 fn sign_stage(stage: SignStage, rx: Receiver<PassageJob>) -> Result<(), PipelineError> {
@@ -164,6 +169,7 @@ fn sign_stage(stage: SignStage, rx: Receiver<PassageJob>) -> Result<(), Pipeline
         queue,
         metrics,
         mut log,
+        thumbnails,
     } = stage;
     let mut sequence = 0u64;
     for job in rx {
@@ -185,7 +191,12 @@ fn sign_stage(stage: SignStage, rx: Receiver<PassageJob>) -> Result<(), Pipeline
                 metrics.record_queue(&q);
                 drop(q);
                 match pushed {
-                    Ok(_) => Metrics::add(&metrics.signatures, 1),
+                    Ok(_) => {
+                        Metrics::add(&metrics.signatures, 1);
+                        if let (Some(lane), Some(best)) = (&thumbnails, job.candidates.first()) {
+                            lane.push(sequence, &best.crop, &signer.key, &metrics);
+                        }
+                    }
                     // Counted by the queue; the next passage may find room again.
                     Err(e @ QueueError::DiskFull(_)) => {
                         tracing::error!(track = job.track_id, error = %e, "passage lost");
@@ -229,6 +240,7 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
         metrics,
         publish,
         passage_log,
+        thumbnails,
         stop,
     } = parts;
     let (frame_tx, frame_rx) = sync_channel(settings.config.frame_buffer.max(1));
@@ -259,6 +271,7 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
             queue: queue.clone(),
             metrics: metrics.clone(),
             log: passage_log,
+            thumbnails: thumbnails.clone(),
         };
         std::thread::Builder::new()
             .name("sign".into())
@@ -268,12 +281,13 @@ pub fn run(parts: Parts) -> Result<Summary, PipelineError> {
     let publisher = match publish {
         Some(p) => {
             let (q, m, c) = (queue.clone(), metrics.clone(), control.clone());
+            let t = thumbnails.as_ref().map(|l| l.queue.clone());
             let stop = stop.clone();
             Some(
                 std::thread::Builder::new()
                     .name("publish".into())
                     .spawn(move || {
-                        let result = publish::run(&p, &q, &m, &c);
+                        let result = publish::run_with_thumbnails(&p, &q, t.as_deref(), &m, &c);
                         if let Err(e) = &result {
                             // Capturing on with no one to deliver would only fill the
                             // queue: the agent stops, and exits with this error.

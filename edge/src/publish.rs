@@ -11,7 +11,7 @@
 //! A retained status message on `…/status` says `online` (with the counters, refreshed
 //! periodically); the last will replaces it with `{"online":false}`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::sync::{Mutex, PoisonError};
@@ -26,7 +26,9 @@ use spanreid::signature::{CameraKey, Envelope};
 use spanreid_service::mqtt::{MqttConnection, OptionsError};
 
 pub mod awaiting;
+pub mod inflight;
 use awaiting::Awaiting;
+pub use inflight::{Inflight, Record};
 
 /// Why the publisher stopped.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,11 @@ impl PublishSettings {
     /// Topic of the signatures.
     pub fn signature_topic(&self) -> String {
         format!("spanreid/v1/{}/{}/signature", self.site, self.camera)
+    }
+
+    /// Topic of the thumbnails.
+    pub fn thumbnail_topic(&self) -> String {
+        format!("spanreid/v1/{}/{}/thumbnail", self.site, self.camera)
     }
 
     /// Topic of the retained status.
@@ -143,48 +150,12 @@ impl Control {
     }
 }
 
-/// Bookkeeping of one connection: which queue record each packet id carries.
-#[derive(Debug, Default)]
-pub struct Inflight {
-    /// Requests handed to the client, not yet seen going out (`None` for status messages).
-    order: VecDeque<Option<u64>>,
-    by_pkid: HashMap<u16, u64>,
-    /// Highest record id handed to the client on this connection.
-    pub cursor: Option<u64>,
-}
-
-impl Inflight {
-    /// A request was handed to the client.
-    pub fn sent(&mut self, record: Option<u64>) {
-        if let Some(id) = record {
-            self.cursor = Some(self.cursor.map_or(id, |c| c.max(id)));
-        }
-        self.order.push_back(record);
-    }
-
-    /// The client sent a PUBLISH with packet id `pkid` (0 for QoS 0).
-    pub fn went_out(&mut self, pkid: u16) {
-        if let Some(Some(id)) = self.order.pop_front()
-            && pkid != 0
-        {
-            self.by_pkid.insert(pkid, id);
-        }
-    }
-
-    /// A PUBACK arrived; the record it acknowledges.
-    pub fn acked(&mut self, pkid: u16) -> Option<u64> {
-        self.by_pkid.remove(&pkid)
-    }
-
-    /// Records handed over and not yet acknowledged.
-    pub fn pending(&self) -> usize {
-        self.by_pkid.len() + self.order.iter().filter(|r| r.is_some()).count()
-    }
-}
-
 fn lock(q: &Mutex<DiskQueue>) -> std::sync::MutexGuard<'_, DiskQueue> {
     q.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// Thumbnails in flight at most: they go out one or two at a time, between signatures.
+pub const THUMBNAIL_WINDOW: usize = 2;
 
 /// Publishes queued records until `control` says stop (or drain and the queue is empty).
 pub fn run(
@@ -193,7 +164,21 @@ pub fn run(
     metrics: &Metrics,
     control: &Control,
 ) -> Result<(), PublishError> {
+    run_with_thumbnails(settings, queue, None, metrics, control)
+}
+
+/// [`run`], also publishing the `thumbnails` queue on `…/thumbnail`: a thumbnail goes out
+/// only when every queued signature is already in flight, at most [`THUMBNAIL_WINDOW`] at
+/// a time, and leaves its queue on the broker's PUBACK (the hub sends no receipt for it).
+pub fn run_with_thumbnails(
+    settings: &PublishSettings,
+    queue: &Mutex<DiskQueue>,
+    thumbnails: Option<&Mutex<DiskQueue>>,
+    metrics: &Metrics,
+    control: &Control,
+) -> Result<(), PublishError> {
     let options = settings.options()?;
+    let thumbnail_topic = settings.thumbnail_topic();
     let (topic, status_topic) = (settings.signature_topic(), settings.status_topic());
     let receipt_topic = settings.receipt_topic();
     let mut backoff = Duration::from_millis(100);
@@ -221,10 +206,16 @@ pub fn run(
         let mut connected = false;
         let mut last_status: Option<Instant> = None;
         let mut acks = Vec::new();
+        let mut thumbnail_acks = Vec::new();
         loop {
             let done = match control.get() {
                 RunState::Run => false,
-                RunState::Drain => lock(queue).is_empty() && inflight.pending() == 0,
+                RunState::Drain => {
+                    lock(queue).is_empty()
+                        && inflight.pending() == 0
+                        && thumbnails.is_none_or(|t| lock(t).is_empty())
+                        && inflight.pending_thumbnails() == 0
+                }
                 RunState::Stop => true,
             };
             if done {
@@ -244,8 +235,10 @@ pub fn run(
                 if let (Some(r), Some(a)) = (&settings.receipts, &awaiting) {
                     room = room.min(r.window.saturating_sub(a.len() + inflight.pending()));
                 }
+                let mut signatures_waiting = room == 0;
                 if room > 0 {
                     let records = lock(queue).peek_after(inflight.cursor, room)?;
+                    signatures_waiting = !records.is_empty();
                     for (id, payload) in records {
                         let seq = sequence_of(&payload);
                         if client
@@ -254,10 +247,26 @@ pub fn run(
                         {
                             break;
                         }
-                        inflight.sent(Some(id));
+                        inflight.sent(Some(Record::Signature(id)));
                         if let Some(seq) = seq {
                             sequences.insert(id, seq);
                         }
+                    }
+                }
+                let thumbnail_room = THUMBNAIL_WINDOW.saturating_sub(inflight.pending_thumbnails());
+                if let Some(t) = thumbnails
+                    && !signatures_waiting
+                    && thumbnail_room > 0
+                {
+                    let records = lock(t).peek_after(inflight.thumbnail_cursor, thumbnail_room)?;
+                    for (id, payload) in records {
+                        if client
+                            .try_publish(&thumbnail_topic, QoS::AtLeastOnce, false, payload)
+                            .is_err()
+                        {
+                            break;
+                        }
+                        inflight.sent(Some(Record::Thumbnail(id)));
                     }
                 }
             }
@@ -276,11 +285,15 @@ pub fn run(
                     }
                     Ok(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => inflight.went_out(pkid),
                     Ok(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
-                        if let Some(id) = inflight.acked(ack.pkid) {
-                            match (&mut awaiting, sequences.remove(&id)) {
-                                (Some(a), Some(seq)) => a.insert(seq, id, Instant::now()),
-                                _ => acks.push(id),
+                        match inflight.acked(ack.pkid) {
+                            Some(Record::Signature(id)) => {
+                                match (&mut awaiting, sequences.remove(&id)) {
+                                    (Some(a), Some(seq)) => a.insert(seq, id, Instant::now()),
+                                    _ => acks.push(id),
+                                }
                             }
+                            Some(Record::Thumbnail(id)) => thumbnail_acks.push(id),
+                            None => {}
                         }
                     }
                     Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == receipt_topic => {
@@ -322,6 +335,13 @@ pub fn run(
                 }
                 metrics.record_queue(&q);
                 acks.clear();
+            }
+            if let Some(t) = thumbnails
+                && !thumbnail_acks.is_empty()
+            {
+                let removed = lock(t).ack_many(&thumbnail_acks)?;
+                Metrics::add(&metrics.thumbnails_sent, removed as u64);
+                thumbnail_acks.clear();
             }
             if lost {
                 break;

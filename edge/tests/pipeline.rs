@@ -142,6 +142,7 @@ fn run_agent(
         metrics: metrics.clone(),
         publish,
         passage_log: None,
+        thumbnails: None,
         stop: Arc::default(),
     })
     .unwrap();

@@ -164,3 +164,58 @@ fn nothing_is_removed_without_a_broker() {
         0
     );
 }
+
+#[test]
+fn thumbnails_go_out_after_the_queued_signatures_and_leave_on_the_broker_ack() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start();
+    // One subscription for both topics: the broker keeps the publisher's order.
+    let got = subscribe(broker.port, "spanreid/v1/s1/c001/+");
+    let open = |name: &str| {
+        let (q, _) = DiskQueue::open(&dir.path().join(name), QueueSettings::default()).unwrap();
+        Arc::new(Mutex::new(q))
+    };
+    let (queue, thumbnails) = (open("queue"), open("thumbnails"));
+    for i in 0..20 {
+        queue.lock().unwrap().push(&record(i)).unwrap();
+        thumbnails.lock().unwrap().push(&[0xd8; 40]).unwrap();
+    }
+    let metrics = Arc::new(Metrics::default());
+    let control = Arc::new(Control::default());
+    control.set(RunState::Drain);
+    let s = settings(broker.port);
+    publish::run_with_thumbnails(&s, &queue, Some(&thumbnails), &metrics, &control).unwrap();
+    assert!(queue.lock().unwrap().is_empty());
+    assert!(thumbnails.lock().unwrap().is_empty(), "deleted on PUBACK");
+    let sent = metrics
+        .thumbnails_sent
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(sent, 20);
+    wait_for("every message", Duration::from_secs(10), || {
+        got.lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.len() != 40 || p[0] != 0xd8)
+            .count()
+            >= 20
+            && got
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|p| p == &&vec![0xd8; 40])
+                .count()
+                == 20
+    });
+    let kinds: Vec<bool> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.len() == 608 || p == &&vec![0xd8; 40])
+        .map(|p| p.len() == 40)
+        .collect();
+    let first_thumbnail = kinds.iter().position(|t| *t).unwrap();
+    assert_eq!(
+        first_thumbnail, 20,
+        "every queued signature before any thumbnail: {kinds:?}"
+    );
+}

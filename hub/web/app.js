@@ -98,7 +98,15 @@ function connectLive() {
   src.onopen = () => { state.textContent = "live"; state.className = "pill on"; };
   src.onerror = () => { state.textContent = "reconnecting…"; state.className = "pill off"; };
   src.addEventListener("match", (e) => {
-    const m = pairOfEvent(JSON.parse(e.data));
+    const ev = JSON.parse(e.data);
+    // One-to-one: a pair this event takes over is withdrawn from the feed.
+    for (const c of ev.candidates) {
+      if (c.replaces) {
+        const sel = '[data-query="' + c.replaces.id + '"][data-candidate="' + c.signature.id + '"]';
+        document.querySelectorAll("#feed " + sel).forEach((r) => r.remove());
+      }
+    }
+    const m = pairOfEvent(ev);
     if (m) addToFeed(m, true);
     refreshStats();
   });
@@ -169,8 +177,10 @@ async function search(file) {
       headers: { "Content-Type": file.type || "application/octet-stream" } });
     state.textContent = r.results.length + " nearest passages:";
     list.replaceChildren(...r.results.map((h) => el("li", { "data-passage": h.passage.id },
-      passageLink(h.passage), " ", camName(h.passage), " · ", datetime(h.passage.capture_time_us),
-      " · distance " + h.distance.toFixed(2) + " · confidence " + pct(h.confidence))));
+      el("div", { class: "end" }, thumb(h.passage), el("div", {},
+        el("div", { class: "cam" }, camName(h.passage)),
+        el("div", {}, datetime(h.passage.capture_time_us), " · ", passageLink(h.passage)),
+        el("div", {}, "distance " + h.distance.toFixed(2) + " · confidence " + pct(h.confidence)))))));
   } catch (e) { state.className = "error"; state.textContent = e.message; }
 }
 
