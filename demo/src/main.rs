@@ -126,33 +126,6 @@ fn camera_dirs(streams: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-fn binary(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    ensure!(
-        path.is_file(),
-        "{} not found: build it first (make demo builds hub, edge-agent and this demo together)",
-        path.display()
-    );
-    Ok(path)
-}
-
-/// Empties the scratch directory, refusing one the demo did not make.
-fn fresh_work_dir(work: &Path) -> anyhow::Result<()> {
-    const MARKER: &str = ".spanreid-demo";
-    if work.exists() {
-        let empty = std::fs::read_dir(work)?.next().is_none();
-        ensure!(
-            empty || work.join(MARKER).exists(),
-            "{} exists and was not made by spanreid-demo; choose another --work",
-            work.display()
-        );
-        std::fs::remove_dir_all(work).with_context(|| format!("emptying {}", work.display()))?;
-    }
-    std::fs::create_dir_all(work).with_context(|| format!("creating {}", work.display()))?;
-    std::fs::write(work.join(MARKER), b"scratch directory of spanreid-demo\n")?;
-    Ok(())
-}
-
 fn build_plan(args: &Args, rows: &[Sighting]) -> anyhow::Result<Plan> {
     let streams = args.data.join("streams");
     let dirs = camera_dirs(&streams)?;
@@ -224,8 +197,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
             .context("location of this binary")?
             .to_owned(),
     };
-    let (hub_bin, agent_bin) = (binary(&bin_dir, "hub")?, binary(&bin_dir, "edge-agent")?);
-    fresh_work_dir(&plan.work)?;
+    let (hub_bin, agent_bin) = (
+        processes::binary(&bin_dir, "hub")?,
+        processes::binary(&bin_dir, "edge-agent")?,
+    );
+    processes::fresh_work_dir(&plan.work)?;
     let hub_toml = plan.work.join("hub.toml");
     std::fs::write(&hub_toml, plan.hub_toml())?;
     // The key the hub signs match events with, made before the hub starts so the viewer

@@ -118,3 +118,31 @@ pub fn serve(hub: Process) -> anyhow::Result<()> {
     hub.stop();
     Ok(())
 }
+
+/// The binary `name` in `dir`, which must exist.
+pub fn binary(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        path.is_file(),
+        "{} not found: build it first (make demo builds hub, edge-agent and this demo together)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// Empties the scratch directory, refusing one the demo did not make.
+pub fn fresh_work_dir(work: &Path) -> anyhow::Result<()> {
+    const MARKER: &str = ".spanreid-demo";
+    if work.exists() {
+        let empty = std::fs::read_dir(work)?.next().is_none();
+        anyhow::ensure!(
+            empty || work.join(MARKER).exists(),
+            "{} exists and was not made by spanreid-demo; choose another --work",
+            work.display()
+        );
+        std::fs::remove_dir_all(work).with_context(|| format!("emptying {}", work.display()))?;
+    }
+    std::fs::create_dir_all(work).with_context(|| format!("creating {}", work.display()))?;
+    std::fs::write(work.join(MARKER), b"scratch directory of spanreid-demo\n")?;
+    Ok(())
+}

@@ -21,13 +21,12 @@ use rumqttc::{Client, ConnectionError, Event, LastWill, MqttOptions, Outgoing, P
 
 use crate::metrics::Metrics;
 use crate::queue::{DiskQueue, QueueError};
-use spanreid::signature::receipt::Receipt;
-use spanreid::signature::{CameraKey, Envelope};
+use spanreid::signature::CameraKey;
 use spanreid_service::mqtt::{MqttConnection, OptionsError};
 
 pub mod awaiting;
 pub mod inflight;
-use awaiting::Awaiting;
+use awaiting::{Awaiting, on_receipt, sequence_of};
 pub use inflight::{Inflight, Record};
 
 /// Why the publisher stopped.
@@ -361,42 +360,6 @@ pub fn run_with_thumbnails(
         }
         backoff = (backoff * 2).min(settings.max_backoff.max(Duration::from_millis(100)));
     }
-}
-
-/// The sequence number of a queued signature (the agent wrote it, so it decodes; `None`
-/// leaves the record to the broker's PUBACK).
-fn sequence_of(payload: &[u8]) -> Option<u64> {
-    Envelope::decode(payload)
-        .map(|e| e.signature().sequence)
-        .map_err(|e| tracing::warn!(error = %e, "a queued record does not decode"))
-        .ok()
-}
-
-/// Verifies a receipt and returns the records it lets go.
-fn on_receipt(a: &mut Awaiting, key: &CameraKey, payload: &[u8], metrics: &Metrics) -> Vec<u64> {
-    let receipt = match Receipt::decode(payload, key) {
-        Ok(r) => r,
-        Err(e) => {
-            Metrics::add(&metrics.receipts_invalid, 1);
-            tracing::warn!(error = %e, "ignoring a message on the receipt topic");
-            return Vec::new();
-        }
-    };
-    let settled = a.settle(&receipt);
-    if let Some(counter) = metrics.refused(receipt.outcome)
-        && !settled.records.is_empty()
-    {
-        Metrics::add(counter, settled.records.len() as u64);
-        tracing::error!(
-            reason = receipt.outcome.name(),
-            first = receipt.first,
-            last = receipt.last,
-            "the hub refused signatures"
-        );
-    } else {
-        Metrics::add(&metrics.signatures_sent, settled.records.len() as u64);
-    }
-    settled.records
 }
 
 #[cfg(test)]

@@ -121,29 +121,6 @@ impl<S: Store, I: GalleryIndex> Hub<S, I> {
         Ok(hub)
     }
 
-    /// Store the thumbnails that arrived together (one transaction): each verified one
-    /// beside its passage, refusals counted by reason.
-    pub fn thumbnails(
-        &mut self,
-        batch: &[Message],
-        now_us: u64,
-    ) -> Result<crate::thumbnails::ThumbnailCounts, StoreError> {
-        let mut ok = Vec::with_capacity(batch.len());
-        let mut rejects: BTreeMap<&'static str, u64> = BTreeMap::new();
-        for msg in batch {
-            match crate::thumbnails::verify(&self.verifier, &msg.topic, &msg.payload) {
-                Ok(t) => ok.push(t),
-                Err(reason) => {
-                    tracing::debug!(topic = %msg.topic, reason, "thumbnail refused");
-                    *rejects.entry(reason).or_default() += 1;
-                }
-            }
-        }
-        let rejected: Vec<(&str, u64)> = rejects.into_iter().collect();
-        self.store
-            .insert_thumbnails(&ok, &rejected, now_us, self.max_thumbnail_bytes)
-    }
-
     /// Process messages that arrived together; everything stored is committed when this
     /// returns `Ok`, so the caller may acknowledge them all.
     pub fn process(&mut self, batch: &[Message], now_us: u64) -> Result<BatchResult, StoreError> {
@@ -419,6 +396,8 @@ fn match_records(
         })
         .collect()
 }
+
+mod thumbnails;
 
 #[cfg(test)]
 mod tests;

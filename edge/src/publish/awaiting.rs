@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use spanreid::signature::receipt::Receipt;
+use spanreid::signature::{CameraKey, Envelope};
+
+use crate::metrics::Metrics;
 
 /// Longest wait for a receipt before sending again, however often it was doubled.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
@@ -89,6 +92,47 @@ impl Awaiting {
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
+}
+
+/// The sequence number of a queued signature (the agent wrote it, so it decodes; `None`
+/// leaves the record to the broker's PUBACK).
+pub(super) fn sequence_of(payload: &[u8]) -> Option<u64> {
+    Envelope::decode(payload)
+        .map(|e| e.signature().sequence)
+        .map_err(|e| tracing::warn!(error = %e, "a queued record does not decode"))
+        .ok()
+}
+
+/// Verifies a receipt and returns the records it lets go.
+pub(super) fn on_receipt(
+    a: &mut Awaiting,
+    key: &CameraKey,
+    payload: &[u8],
+    metrics: &Metrics,
+) -> Vec<u64> {
+    let receipt = match Receipt::decode(payload, key) {
+        Ok(r) => r,
+        Err(e) => {
+            Metrics::add(&metrics.receipts_invalid, 1);
+            tracing::warn!(error = %e, "ignoring a message on the receipt topic");
+            return Vec::new();
+        }
+    };
+    let settled = a.settle(&receipt);
+    if let Some(counter) = metrics.refused(receipt.outcome)
+        && !settled.records.is_empty()
+    {
+        Metrics::add(counter, settled.records.len() as u64);
+        tracing::error!(
+            reason = receipt.outcome.name(),
+            first = receipt.first,
+            last = receipt.last,
+            "the hub refused signatures"
+        );
+    } else {
+        Metrics::add(&metrics.signatures_sent, settled.records.len() as u64);
+    }
+    settled.records
 }
 
 #[cfg(test)]
