@@ -2,6 +2,7 @@
 //! against gallery size beside the memory-bandwidth bound measured in the same run, and
 //! memory per stored signature.
 
+pub mod api;
 pub mod city;
 pub mod ingest;
 pub mod load;
@@ -53,6 +54,9 @@ pub struct BenchArgs {
     /// Match with one-to-one association (as the demo does) where matching is on.
     #[arg(long)]
     pub one_to_one: bool,
+    /// HTTP API requests of each kind timed on the city's database.
+    #[arg(long, default_value_t = 200)]
+    pub api_requests: usize,
 }
 
 /// Query figures for one gallery size.
@@ -77,6 +81,8 @@ pub struct QueryFigures {
 /// Everything `hub bench` measured.
 #[derive(Clone, Debug)]
 pub struct BenchReport {
+    /// HTTP API latency on the city's database (when the city ran).
+    pub api: Option<api::ApiFigures>,
     /// Ingest through the broker, matching off then on.
     pub ingest: Vec<IngestFigures>,
     /// Read bandwidth over a large buffer with all cores, bytes/s (same run).
@@ -97,8 +103,11 @@ fn key(i: usize) -> String {
 /// Run the whole bench.
 pub fn run(args: &BenchArgs) -> Result<BenchReport, HubError> {
     let mut ingest = vec![bench_ingest(args, false)?, bench_ingest(args, true)?];
+    let mut api = None;
     if args.city_stored > 0 {
-        ingest.push(bench_city(args)?);
+        let (figures, requests) = bench_city(args)?;
+        ingest.push(figures);
+        api = Some(requests);
     }
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let read_bandwidth = spanreid::search::read_bandwidth(512 << 20, cores);
@@ -108,6 +117,7 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, HubError> {
     }
     Ok(BenchReport {
         ingest,
+        api,
         read_bandwidth,
         queries,
         dim: args.dim,
@@ -214,7 +224,8 @@ fn measure_on_fresh_broker(
 
 /// The city: its history stored first, then `args.ingest` passages published while the
 /// hub matches them through its windowed index.
-fn bench_city(args: &BenchArgs) -> Result<IngestFigures, HubError> {
+/// The city's ingest, then the HTTP API's latency on the database it left.
+fn bench_city(args: &BenchArgs) -> Result<(IngestFigures, api::ApiFigures), HubError> {
     let dir = Scratch::new("city")?;
     let city = City {
         cameras: args.city_cameras,
@@ -250,7 +261,8 @@ fn bench_city(args: &BenchArgs) -> Result<IngestFigures, HubError> {
     let messages = city::messages(live, &bank, settings.model_id, 2)?;
     let delivery_seconds = ingest::delivery_reference(&settings, &messages)?;
     let figures = measure_on_fresh_broker(args, &settings, messages, &dir)?;
-    Ok(IngestFigures {
+    let requests = api::measure(&settings, args.api_requests)?;
+    let figures = IngestFigures {
         scenario: format!(
             "city of {} cameras, {} links each, {:.0}–{:.0} s windows, {} signatures stored \
              before, matching on{} (windowed index)",
@@ -264,7 +276,8 @@ fn bench_city(args: &BenchArgs) -> Result<IngestFigures, HubError> {
         broker,
         delivery_seconds,
         ..figures
-    })
+    };
+    Ok((figures, requests))
 }
 
 fn bench_query(n: usize, dim: usize, queries: usize, bandwidth: f64) -> QueryFigures {

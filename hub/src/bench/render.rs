@@ -42,6 +42,25 @@ pub fn render(r: &BenchReport) -> String {
             );
         }
     }
+    if let Some(api) = &r.api {
+        let _ = writeln!(
+            out,
+            "HTTP API on the city's database ({} passages, {} match records), one request at a \
+             time, fresh connection each:",
+            api.passages, api.matches
+        );
+        let _ = writeln!(out, "| request | count | p50 | p99 |\n|---|---:|---:|---:|");
+        for q in &api.requests {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.2} ms | {:.2} ms |",
+                q.request,
+                q.count,
+                q.p50_s * 1e3,
+                q.p99_s * 1e3
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "read bandwidth (all cores, same run): {:.1} GB/s",

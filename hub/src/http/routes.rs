@@ -196,6 +196,10 @@ pub struct SearchHit {
 pub struct SearchResults {
     /// Nearest first.
     pub results: Vec<SearchHit>,
+    /// Decoding the image and running the model, milliseconds.
+    pub inference_ms: f64,
+    /// Reading the stored signatures and ranking them, milliseconds.
+    pub search_ms: f64,
 }
 
 /// `POST /api/v1/search`: the body is a JPEG or PNG photograph of one vehicle.
@@ -222,9 +226,12 @@ pub async fn search(
         message: why.to_string(),
     })?;
     let db = state.db.clone();
-    let hits = tokio::task::spawn_blocking(move || {
+    let (hits, inference_ms, search_ms) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
         let crop = search::decode(&body)?;
         let sig = engine.signature(crop)?;
+        let inference_ms = started.elapsed().as_secs_f64() * 1e3;
+        let started = std::time::Instant::now();
         let hits = search::nearest(&db, &sig, k)?;
         let reader = SqliteReader::open(&db)?;
         let mut out = Vec::with_capacity(hits.len());
@@ -233,7 +240,7 @@ pub async fn search(
                 out.push((p, h.distance));
             }
         }
-        Ok::<_, ApiError>(out)
+        Ok::<_, ApiError>((out, inference_ms, started.elapsed().as_secs_f64() * 1e3))
     })
     .await
     .map_err(|e| ApiError::internal("a search", &e))??;
@@ -247,6 +254,8 @@ pub async fn search(
                 confidence: cal.map(|c| c.confidence(*d)),
             })
             .collect(),
+        inference_ms,
+        search_ms,
     }))
 }
 

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
 use super::browse::{Browse, CameraActivity, Pair, PairFilter, Passage, PassageFilter};
 use super::sqlite::{from_sql, sqlite_err, to_sql};
@@ -94,6 +95,35 @@ impl SqliteReader {
     }
 }
 
+/// A `WHERE` clause of the conditions a request has, so that SQLite can choose an index
+/// for them (`?1 IS NULL OR …` would hide every condition from its planner).
+#[derive(Debug, Default)]
+struct Where {
+    clauses: Vec<&'static str>,
+    params: Vec<Value>,
+}
+
+impl Where {
+    /// One condition (with `?` placeholders) and its values, in order.
+    fn add<const N: usize>(&mut self, clause: &'static str, values: [Value; N]) {
+        self.clauses.push(clause);
+        self.params.extend(values);
+    }
+
+    /// ` WHERE a AND b`, or nothing.
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
 /// SQLite's row limit for a `usize` (which may exceed `i64`).
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -101,26 +131,28 @@ fn limit(n: usize) -> i64 {
 
 impl Browse for SqliteReader {
     fn passages(&self, f: &PassageFilter) -> Result<Vec<Passage>, StoreError> {
-        let (site, camera) = f.camera.clone().unzip();
+        let mut w = Where::default();
+        if let Some((site, camera)) = &f.camera {
+            w.add("p.site = ? AND p.camera = ?", [text(site), text(camera)]);
+        }
+        if let Some(t) = f.from_us {
+            w.add("p.capture_time_us >= ?", [Value::Integer(to_sql(t))]);
+        }
+        if let Some(t) = f.to_us {
+            w.add("p.capture_time_us < ?", [Value::Integer(to_sql(t))]);
+        }
+        if let Some(id) = f.before_id {
+            w.add("p.id < ?", [Value::Integer(id)]);
+        }
         let sql = format!(
-            "SELECT {} FROM signatures p WHERE (?1 IS NULL OR (p.site = ?1 AND p.camera = ?2)) \
-             AND (?3 IS NULL OR p.capture_time_us >= ?3) AND (?4 IS NULL OR p.capture_time_us < ?4) \
-             AND (?5 IS NULL OR p.id < ?5) ORDER BY p.id DESC LIMIT ?6",
-            passage_columns("p")
+            "SELECT {} FROM signatures p{} ORDER BY p.id DESC LIMIT {}",
+            passage_columns("p"),
+            w.sql(),
+            limit(f.limit)
         );
         let mut stmt = self.conn.prepare(&sql).map_err(self.err("read passages"))?;
         let rows = stmt
-            .query_map(
-                params![
-                    site,
-                    camera,
-                    f.from_us.map(to_sql),
-                    f.to_us.map(to_sql),
-                    f.before_id,
-                    limit(f.limit)
-                ],
-                |r| passage_at(r, 0),
-            )
+            .query_map(params_from_iter(&w.params), |r| passage_at(r, 0))
             .map_err(self.err("read passages"))?;
         rows.collect::<Result<_, _>>()
             .map_err(self.err("read passages"))
@@ -151,29 +183,42 @@ impl Browse for SqliteReader {
     }
 
     fn pairs(&self, f: &PairFilter) -> Result<Vec<Pair>, StoreError> {
-        let (site, camera) = f.camera.clone().unzip();
+        let mut w = Where::default();
+        if let Some((site, camera)) = &f.camera {
+            w.add(
+                "((q.site = ? AND q.camera = ?) OR (c.site = ? AND c.camera = ?))",
+                [text(site), text(camera), text(site), text(camera)],
+            );
+        }
+        if let Some(t) = f.from_us {
+            w.add("q.capture_time_us >= ?", [Value::Integer(to_sql(t))]);
+        }
+        if let Some(t) = f.to_us {
+            w.add("q.capture_time_us < ?", [Value::Integer(to_sql(t))]);
+        }
+        if let Some(d) = f.max_distance {
+            w.add("m.distance <= ?", [Value::Real(f64::from(d))]);
+        }
+        if f.best_only {
+            w.add("m.rank = 1", []);
+        }
+        if let Some(c) = f.after {
+            w.add(
+                "(m.query_id < ? OR (m.query_id = ? AND m.rank > ?))",
+                [
+                    Value::Integer(c.query_id),
+                    Value::Integer(c.query_id),
+                    Value::Integer(i64::from(c.rank)),
+                ],
+            );
+        }
         let sql = format!(
-            "{} WHERE (?1 IS NULL OR (q.site = ?1 AND q.camera = ?2) OR (c.site = ?1 AND c.camera = ?2)) \
-             AND (?3 IS NULL OR q.capture_time_us >= ?3) AND (?4 IS NULL OR q.capture_time_us < ?4) \
-             AND (?5 IS NULL OR m.distance <= ?5) AND (?6 = 0 OR m.rank = 1) \
-             AND (?7 IS NULL OR m.query_id < ?7 OR (m.query_id = ?7 AND m.rank > ?8)) \
-             ORDER BY m.query_id DESC, m.rank LIMIT ?9",
-            pairs_select()
+            "{}{} ORDER BY m.query_id DESC, m.rank LIMIT {}",
+            pairs_select(),
+            w.sql(),
+            limit(f.limit)
         );
-        self.read_pairs(
-            &sql,
-            params![
-                site,
-                camera,
-                f.from_us.map(to_sql),
-                f.to_us.map(to_sql),
-                f.max_distance.map(f64::from),
-                f.best_only,
-                f.after.map(|c| c.query_id),
-                f.after.map_or(0, |c| c.rank),
-                limit(f.limit)
-            ],
-        )
+        self.read_pairs(&sql, params_from_iter(&w.params))
     }
 
     fn cameras(&self) -> Result<Vec<CameraActivity>, StoreError> {

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS matches (
     distance     REAL    NOT NULL,
     PRIMARY KEY (query_id, rank)
 );
+CREATE INDEX IF NOT EXISTS matches_by_candidate ON matches (candidate_id);
 CREATE TABLE IF NOT EXISTS thumbnails (
     signature_id INTEGER PRIMARY KEY,
     jpeg         BLOB    NOT NULL,
