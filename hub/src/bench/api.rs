@@ -39,6 +39,9 @@ pub struct ApiFigures {
     pub requests: Vec<RequestFigures>,
 }
 
+/// Makes the path of one request from the random source.
+type PathMaker = Box<dyn FnMut(&mut ChaCha8Rng) -> String>;
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).copied().unwrap_or(f64::NAN)
@@ -104,7 +107,7 @@ pub fn measure(settings: &Settings, count: usize) -> Result<ApiFigures, HubError
             format!("/api/v1/passages?camera={camera}&from_us={from}&to_us={to}")
         }
     };
-    let kinds: [(&'static str, Box<dyn FnMut(&mut ChaCha8Rng) -> String>); 4] = [
+    let kinds: [(&'static str, PathMaker); 4] = [
         (
             "passages of one camera in a 10-minute window (limit 50)",
             Box::new(window),
