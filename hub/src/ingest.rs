@@ -234,8 +234,14 @@ pub fn signature_topic(site: &str, camera: &str) -> String {
 
 /// `(site, camera)` of a signature topic.
 pub fn parse_topic(topic: &str) -> Option<(&str, &str)> {
+    parse_camera_topic(topic, "signature")
+}
+
+/// `(site, camera)` of a topic `spanreid/v1/<site>/<camera>/<leaf>` (signature, status,
+/// thumbnail); `None` for any other topic or an empty site or camera.
+pub fn parse_camera_topic<'a>(topic: &'a str, leaf: &str) -> Option<(&'a str, &'a str)> {
     let mut parts = topic.split('/');
-    let (Some("spanreid"), Some("v1"), Some(site), Some(camera), Some("signature"), None) = (
+    let (Some("spanreid"), Some("v1"), Some(site), Some(camera), Some(last), None) = (
         parts.next(),
         parts.next(),
         parts.next(),
@@ -245,7 +251,7 @@ pub fn parse_topic(topic: &str) -> Option<(&str, &str)> {
     ) else {
         return None;
     };
-    (!site.is_empty() && !camera.is_empty()).then_some((site, camera))
+    (last == leaf && !site.is_empty() && !camera.is_empty()).then_some((site, camera))
 }
 
 #[cfg(test)]

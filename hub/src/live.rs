@@ -60,18 +60,7 @@ pub struct Live {
 
 /// `(site, camera)` of a status topic.
 pub fn parse_status_topic(topic: &str) -> Option<(&str, &str)> {
-    let mut parts = topic.split('/');
-    let (Some("spanreid"), Some("v1"), Some(site), Some(camera), Some("status"), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    Some((site, camera))
+    crate::ingest::parse_camera_topic(topic, "status")
 }
 
 impl Live {

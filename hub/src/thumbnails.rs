@@ -42,18 +42,7 @@ pub struct ThumbnailCounts {
 
 /// `(site, camera)` of a thumbnail topic.
 pub fn parse_topic(topic: &str) -> Option<(&str, &str)> {
-    let mut parts = topic.split('/');
-    let (Some("spanreid"), Some("v1"), Some(site), Some(camera), Some("thumbnail"), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    Some((site, camera))
+    crate::ingest::parse_camera_topic(topic, "thumbnail")
 }
 
 /// Checks a thumbnail message: its topic names a configured camera whose key tags it.
