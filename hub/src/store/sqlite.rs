@@ -63,8 +63,7 @@ impl SqliteStore {
         // Readers (`hub stats`, `hub query`) may open the file while the hub writes.
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sqlite_err(path, "set busy timeout"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sqlite_err(path, "enable WAL"))?;
+        enable_wal(&conn, path)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sqlite_err(path, "set synchronous"))?;
         conn.execute_batch(SCHEMA)
@@ -385,4 +384,22 @@ pub(super) fn load_signatures(
         }
     }
     Ok(out)
+}
+
+/// Switches the database to WAL mode. A connection opening the same new file at the same
+/// moment (a reader, a second process) can make SQLite answer busy at once, without
+/// waiting out the busy timeout: try again for up to ten seconds.
+fn enable_wal(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other.map_err(sqlite_err(path, "enable WAL")),
+        }
+    }
 }
