@@ -16,46 +16,13 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// Largest `limit`.
 pub const MAX_LIMIT: usize = 500;
 
-/// A passage as the API shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PassageJson {
-    /// Hub signature id.
-    pub id: i64,
-    /// Site.
-    pub site: String,
-    /// Camera.
-    pub camera: String,
-    /// Edge track id.
-    pub track_id: u32,
-    /// Camera sequence number.
-    pub sequence: u64,
-    /// Capture time, µs since the epoch.
-    pub capture_time_us: u64,
-    /// Arrival at the hub, µs since the epoch.
-    pub received_us: u64,
-}
-
-impl From<&Passage> for PassageJson {
-    fn from(p: &Passage) -> Self {
-        PassageJson {
-            id: p.id,
-            site: p.site.clone(),
-            camera: p.camera.clone(),
-            track_id: p.track_id,
-            sequence: p.sequence,
-            capture_time_us: p.capture_time_us,
-            received_us: p.received_us,
-        }
-    }
-}
-
 /// A stored match record with both passages.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PairJson {
     /// The passage that was searched for.
-    pub query: PassageJson,
+    pub query: Passage,
     /// The candidate found for it at another camera.
-    pub candidate: PassageJson,
+    pub candidate: Passage,
     /// Rank among the query's candidates, from 1.
     pub rank: u32,
     /// CPDM distance.
@@ -72,8 +39,8 @@ pub struct PairJson {
 pub fn pair_json(p: &Pair, calibration: Option<&MatchCalibration>) -> PairJson {
     let dt = p.query.capture_time_us as i128 - p.candidate.capture_time_us as i128;
     PairJson {
-        query: (&p.query).into(),
-        candidate: (&p.candidate).into(),
+        query: p.query.clone(),
+        candidate: p.candidate.clone(),
         rank: p.rank,
         distance: p.distance,
         confidence: calibration.map(|c| c.confidence(p.distance)),

@@ -23,7 +23,7 @@ mod page;
 mod routes;
 mod search;
 
-pub use api::{ErrorJson, PairJson, PassageJson};
+pub use api::{ErrorJson, PairJson};
 pub use error::ApiError;
 pub use routes::{MatchPage, PassageDetail, PassagePage, SearchResults};
 

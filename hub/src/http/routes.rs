@@ -16,11 +16,11 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
 use super::api::{
-    self, CameraJson, PairJson, PairQuery, PassageJson, PassageQuery, StatsJson, cursor_after,
-    pair_json,
+    self, CameraJson, PairJson, PairQuery, PassageQuery, StatsJson, cursor_after, pair_json,
 };
 use super::error::ApiError;
 use super::search;
+use crate::store::browse::Passage;
 use crate::store::{Browse, SqliteReader};
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -64,7 +64,7 @@ pub async fn cameras(State(state): State<AppState>) -> ApiResult<Vec<CameraJson>
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PassagePage {
     /// Newest first.
-    pub passages: Vec<PassageJson>,
+    pub passages: Vec<Passage>,
     /// `before` for the next page; absent on the last.
     pub next: Option<i64>,
 }
@@ -78,7 +78,7 @@ pub async fn passages(State(state): State<AppState>, q: Raw) -> ApiResult<Passag
         .then(|| rows.last().map(|p| p.id))
         .flatten();
     Ok(Json(PassagePage {
-        passages: rows.iter().map(PassageJson::from).collect(),
+        passages: rows,
         next,
     }))
 }
@@ -87,7 +87,7 @@ pub async fn passages(State(state): State<AppState>, q: Raw) -> ApiResult<Passag
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PassageDetail {
     /// The passage.
-    pub passage: PassageJson,
+    pub passage: Passage,
     /// Candidates found for it when it arrived, by rank.
     pub candidates: Vec<PairJson>,
     /// Later passages that found it as their candidate.
@@ -114,7 +114,7 @@ pub async fn passage(
     .await?;
     let cal = state.calibration.as_deref();
     Ok(Json(PassageDetail {
-        passage: (&passage).into(),
+        passage,
         candidates: candidates.iter().map(|p| pair_json(p, cal)).collect(),
         found_by: found_by.iter().map(|p| pair_json(p, cal)).collect(),
     }))
@@ -183,7 +183,7 @@ pub async fn live(
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SearchHit {
     /// The stored passage.
-    pub passage: PassageJson,
+    pub passage: Passage,
     /// CPDM distance to the uploaded image.
     pub distance: f32,
     /// Probability of the same vehicle (calibrated models).
@@ -247,11 +247,11 @@ pub async fn search(
     let cal = state.calibration.as_deref();
     Ok(Json(SearchResults {
         results: hits
-            .iter()
-            .map(|(p, d)| SearchHit {
-                passage: p.into(),
-                distance: *d,
-                confidence: cal.map(|c| c.confidence(*d)),
+            .into_iter()
+            .map(|(passage, distance)| SearchHit {
+                passage,
+                distance,
+                confidence: cal.map(|c| c.confidence(distance)),
             })
             .collect(),
         inference_ms,

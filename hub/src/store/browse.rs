@@ -5,8 +5,9 @@
 
 use crate::error::StoreError;
 
-/// Where and when a vehicle was seen: a stored signature's metadata, no features.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where and when a vehicle was seen: a stored signature's metadata, no features. The
+/// HTTP API shows it as it is (JSON, the field names below).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Passage {
     /// Hub signature id.
     pub id: i64,
